@@ -1,0 +1,159 @@
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+
+from common.problems import Problem
+
+logger = logging.getLogger(__name__)
+
+# Pinned: a token signed with anything else (HS256 with the public key, "none") is refused.
+ALGORITHM = "EdDSA"
+REQUIRED_CLAIMS = ["sub", "company_id", "role", "iss", "aud", "exp", "iat", "jti"]
+
+
+class Role(StrEnum):
+    """The seed's hierarchy, strongest first."""
+
+    OWNER = "owner"
+    ADMINISTRADOR = "administrador"
+    SUPERVISOR = "supervisor"
+    OPERADOR = "operador"
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: UUID
+    company_id: UUID
+    role: Role
+    token: str
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class TokenVerifier:
+    """Verifies access tokens with the keys the tenants service publishes as JWKS.
+
+    Keys are cached; an unknown `kid` refetches the set (at most every `refresh_after`
+    seconds), which is how a rotated-in key is picked up without a restart.
+    """
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        jwks: dict[str, Any] | None = None,
+        refresh_after: float = 30.0,
+    ) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.jwks_url = jwks_url
+        self.refresh_after = refresh_after
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+        if jwks is not None:
+            self._load(jwks)
+
+    def _load(self, jwks: dict[str, Any]) -> None:
+        self._keys = {
+            key["kid"]: jwt.PyJWK.from_dict(key, algorithm=ALGORITHM).key
+            for key in jwks.get("keys", [])
+            if key.get("kid")
+        }
+
+    async def _refresh(self) -> None:
+        if not self.jwks_url:
+            return
+        async with self._lock:
+            if time.monotonic() - self._fetched_at < self.refresh_after and self._keys:
+                return
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                response = await client.get(self.jwks_url)
+                response.raise_for_status()
+                self._load(response.json())
+            self._fetched_at = time.monotonic()
+
+    async def _key_for(self, kid: str) -> Any:
+        if kid not in self._keys:
+            try:
+                await self._refresh()
+            except httpx.HTTPError as exc:
+                logger.warning("could not fetch JWKS", extra={"error": str(exc)})
+                raise Problem(
+                    503, "auth-unavailable", "Token keys are unavailable; try again shortly."
+                ) from exc
+        key = self._keys.get(kid)
+        if key is None:
+            raise _unauthorized("The token was signed with an unknown key.")
+        return key
+
+    async def verify(self, token: str) -> Identity:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise _unauthorized("The token is malformed.") from exc
+        if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
+            raise _unauthorized("The token's algorithm or key id is not accepted.")
+        key = await self._key_for(header["kid"])
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": REQUIRED_CLAIMS},
+            )
+            return Identity(
+                user_id=UUID(claims["sub"]),
+                company_id=UUID(claims["company_id"]),
+                role=Role(claims["role"]),
+                token=token,
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise _unauthorized("The token has expired.") from exc
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise _unauthorized(f"The token is not valid: {exc}") from exc
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise _unauthorized("This route needs an Authorization: Bearer <token> header.")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("The Authorization header must be 'Bearer <token>'.")
+    return token.strip()
+
+
+def bearer_identity(
+    verifier: Callable[[Request], TokenVerifier],
+) -> Callable[..., Awaitable[Identity]]:
+    """A FastAPI dependency: the caller's verified identity, or 401 problem+json."""
+
+    async def dependency(
+        request: Request, token: Annotated[str, Depends(bearer_token)]
+    ) -> Identity:
+        return await verifier(request).verify(token)
+
+    return dependency
+
+
+_RANK = {Role.OWNER: 4, Role.ADMINISTRADOR: 3, Role.SUPERVISOR: 2, Role.OPERADOR: 1}
+
+
+def has_role_at_least(identity: Identity, role: Role) -> bool:
+    return _RANK[identity.role] >= _RANK[role]

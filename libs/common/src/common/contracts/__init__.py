@@ -1,0 +1,1 @@
+"""HTTP shapes shared by the gateway (public API) and the service that serves them internally."""

@@ -1,0 +1,134 @@
+"""Events of a document's way from upload to the index. File bytes never travel: the blob
+store holds them and `document.uploaded` carries the reference, size and hash."""
+
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from common.events.envelope import Event, Payload
+
+
+class DocumentUploadedV1(Payload):
+    document_id: UUID
+    title: str
+    filename: str
+    content_type: str
+    size_bytes: int = Field(gt=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    blob_key: str
+    uploaded_by: UUID
+    tags: list[str] = Field(default_factory=list)
+    category: str | None = None
+
+
+class DocumentUploaded(Event):
+    topic: ClassVar[str] = "documents.uploaded"
+    type: Literal["document.uploaded"] = "document.uploaded"
+    version: Literal[1] = 1
+    payload: DocumentUploadedV1
+
+    def key(self) -> str:
+        return str(self.payload.document_id)
+
+
+class EmbeddedChunk(Payload):
+    index: int = Field(ge=0)
+    text: str
+    char_start: int = Field(ge=0)
+    char_end: int = Field(ge=0)
+    page: int | None = None
+    section: str | None = None
+    vector: list[float]
+
+
+class DocumentChunksEmbeddedV1(Payload):
+    """One batch of a document's chunks; a document's batches share its key, so they
+    arrive in order, and `batch_count` tells the indexer when it has them all."""
+
+    document_id: UUID
+    title: str
+    embedding_model: str
+    batch_index: int = Field(ge=0)
+    batch_count: int = Field(gt=0)
+    chunk_count: int = Field(gt=0)
+    tags: list[str] = Field(default_factory=list)
+    category: str | None = None
+    chunks: list[EmbeddedChunk] = Field(min_length=1)
+
+
+class DocumentChunksEmbedded(Event):
+    topic: ClassVar[str] = "documents.chunks"
+    type: Literal["document.chunks_embedded"] = "document.chunks_embedded"
+    version: Literal[1] = 1
+    payload: DocumentChunksEmbeddedV1
+
+    def key(self) -> str:
+        return str(self.payload.document_id)
+
+
+class DocumentIndexedV1(Payload):
+    document_id: UUID
+    chunk_count: int = Field(ge=0)
+
+
+class DocumentIndexed(Event):
+    topic: ClassVar[str] = "documents.indexed"
+    type: Literal["document.indexed"] = "document.indexed"
+    version: Literal[1] = 1
+    payload: DocumentIndexedV1
+
+    def key(self) -> str:
+        return str(self.payload.document_id)
+
+
+class DocumentStatusChangedV1(Payload):
+    """Each step of a document's processing, for whoever follows it live."""
+
+    document_id: UUID
+    status: str
+    progress: int = Field(ge=0, le=100)
+    failure_reason: str | None = None
+
+
+class DocumentStatusChanged(Event):
+    topic: ClassVar[str] = "documents.status"
+    type: Literal["document.status_changed"] = "document.status_changed"
+    version: Literal[1] = 1
+    payload: DocumentStatusChangedV1
+
+    def key(self) -> str:
+        return str(self.payload.document_id)
+
+
+class DocumentDeletedV1(Payload):
+    document_id: UUID
+    blob_prefix: str
+
+
+class DocumentDeleted(Event):
+    """A document was deleted: its vectors and its file are to be removed."""
+
+    topic: ClassVar[str] = "documents.deleted"
+    type: Literal["document.deleted"] = "document.deleted"
+    version: Literal[1] = 1
+    payload: DocumentDeletedV1
+
+    def key(self) -> str:
+        return str(self.payload.document_id)
+
+
+class DocumentPurgedV1(Payload):
+    document_id: UUID
+
+
+class DocumentPurged(Event):
+    """The index holds nothing of the document any more: no answer can cite it."""
+
+    topic: ClassVar[str] = "documents.purged"
+    type: Literal["document.purged"] = "document.purged"
+    version: Literal[1] = 1
+    payload: DocumentPurgedV1
+
+    def key(self) -> str:
+        return str(self.payload.document_id)
