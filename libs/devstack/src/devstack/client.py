@@ -1,0 +1,90 @@
+"""A small client of the gateway's public API, for the end-to-end tests and the benchmarks."""
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass
+class Account:
+    company_id: str
+    user_id: str
+    email: str
+    access_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+def signup(api: httpx.Client, company: str, password: str = "correct horse battery") -> Account:
+    email = f"owner-{uuid.uuid4().hex[:8]}@{company.lower().replace(' ', '-')}.example"
+    response = api.post(
+        "/v1/auth/signup",
+        json={
+            "company_name": company,
+            "email": email,
+            "password": password,
+            "first_name": "Ana",
+            "last_name": "García",
+        },
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return Account(body["company_id"], body["user_id"], email, body["access_token"])
+
+
+def upload(
+    api: httpx.Client,
+    account: Account,
+    filename: str,
+    content: bytes,
+    content_type: str = "application/octet-stream",
+    **form: Any,
+) -> httpx.Response:
+    return api.post(
+        "/v1/documents",
+        headers=account.headers,
+        files={"file": (filename, content, content_type)},
+        data=form,
+    )
+
+
+def wait_for_status(
+    api: httpx.Client,
+    account: Account,
+    document_id: str,
+    final: frozenset[str] = frozenset({"ready", "failed"}),
+    timeout: float = 180.0,
+) -> tuple[dict[str, Any], list[str]]:
+    """Polls the document until its status is one of `final`; returns it and the statuses seen."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = api.get(f"/v1/documents/{document_id}", headers=account.headers)
+        if response.status_code == 404 and "deleted" in final:
+            return {"status": "deleted"}, [*seen, "deleted"]
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if not seen or seen[-1] != body["status"]:
+            seen.append(body["status"])
+        if body["status"] in final:
+            return body, seen
+        time.sleep(0.3)
+    raise AssertionError(f"document {document_id} stuck; statuses seen: {seen}")
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    assert body["type"]
+    assert body["detail"]
+    return body

@@ -1,0 +1,63 @@
+"""Fixtures that start what is real once per test session: the broker, and a database made
+for this run with every service's roles and schemas (dropped at the end)."""
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.broker import LocalBroker
+from devstack.database import database_urls, drop_database, prepare_database
+
+ADMIN_DSN = os.environ.get(
+    "TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REPO_ROOT = Path(__file__).resolve().parents[4]
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    broker = LocalBroker()
+    broker.start()
+    yield broker.bootstrap_servers
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def test_database() -> Iterator[str]:
+    name = f"kp_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(prepare_database(ADMIN_DSN, name))
+    yield name
+    asyncio.run(drop_database(ADMIN_DSN, name))
+
+
+def service_database_urls(service: str, database: str) -> dict[str, str]:
+    """DATABASE_URL (the app role) and MIGRATION_DATABASE_URL (the owner) for a service."""
+    return database_urls(service, "127.0.0.1", 5432, database)
+
+
+def migrations_dir(service: str) -> Path:
+    return REPO_ROOT / "services" / service / "migrations"
+
+
+@pytest.fixture(scope="session")
+def migrated_database(test_database: str) -> dict[str, dict[str, str]]:
+    """The test database with every service's migrations applied; URLs by service."""
+    from common.db import alembic
+
+    urls = {}
+    for service in ("tenants", "ingest", "query"):
+        urls[service] = service_database_urls(service, test_database)
+        alembic.upgrade(migrations_dir(service), urls[service]["MIGRATION_DATABASE_URL"])
+    return urls
+
+
+@pytest.fixture(scope="session")
+def embedder() -> object:
+    """The real packaged embedding model, loaded once per session."""
+    from common.embedding import Embedder
+
+    return Embedder()
