@@ -1,0 +1,18 @@
+import sys
+from functools import partial
+from pathlib import Path
+
+from common.runner import run_service
+from tenants.main import create_app
+from tenants.settings import TenantsSettings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def main() -> None:
+    settings = TenantsSettings()
+    sys.exit(run_service(settings, partial(create_app, settings), MIGRATIONS_DIR))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""What the routes share for the life of the process, built once and kept on `app.state`.
+
+The lifespan builds it; tests build it with the same function and attach it themselves.
+"""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from sqlalchemy import text
+
+from common.db import Database
+from tenants.settings import TenantsSettings
+from tenants.tokens.service import TokenIssuer
+
+
+@dataclass(frozen=True)
+class TenantsState:
+    database: Database
+    tokens: TokenIssuer
+
+    async def close(self) -> None:
+        await self.database.dispose()
+
+
+def build_state(settings: TenantsSettings) -> TenantsState:
+    # The key first: a service that cannot sign tokens should not start at all.
+    tokens = TokenIssuer.from_pem_file(
+        settings.token_signing_key_file,
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+        ttl_seconds=settings.access_token_ttl_seconds,
+    )
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
+    return TenantsState(database=database, tokens=tokens)
+
+
+def attach_state(app: FastAPI, state: TenantsState) -> None:
+    app.state.tenants = state
+
+
+def app_state(app: FastAPI) -> TenantsState:
+    state = getattr(app.state, "tenants", None)
+    if not isinstance(state, TenantsState):
+        raise RuntimeError("the tenants state is not attached to the app (lifespan not run?)")
+    return state
+
+
+async def database_answers(app: FastAPI) -> bool:
+    async with app_state(app).database.engine.connect() as connection:
+        return bool(await connection.scalar(text("SELECT 1")) == 1)
+
+
+def _database(request: Request) -> Database:
+    return app_state(request.app).database
+
+
+def _token_issuer(request: Request) -> TokenIssuer:
+    return app_state(request.app).tokens
+
+
+DatabaseDep = Annotated[Database, Depends(_database)]
+TokenIssuerDep = Annotated[TokenIssuer, Depends(_token_issuer)]
