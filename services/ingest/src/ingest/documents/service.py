@@ -1,0 +1,493 @@
+"""A document's life in ingest: recorded on upload; extracted, chunked and embedded, each
+stage with its progress and time; indexing once its chunks are queued for query; ready when
+query reports them indexed; or failed with a reason a person can act on. Deleting it asks
+query to purge its vectors; the file goes with it.
+
+Every status change is committed with a `document.status_changed` event in the outbox, so
+whoever follows the document live sees exactly what the database holds.
+"""
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import anyio
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from common.blobs import LocalBlobStore, document_prefix
+from common.bus import add_to_outbox, already_processed, record_processed
+from common.db import Database
+from common.embedding import Embedder
+from common.events import (
+    DocumentChunksEmbedded,
+    DocumentChunksEmbeddedV1,
+    DocumentDeleted,
+    DocumentDeletedV1,
+    DocumentIndexed,
+    DocumentPurged,
+    DocumentStatusChanged,
+    DocumentStatusChangedV1,
+    DocumentUploaded,
+    EmbeddedChunk,
+    Event,
+)
+from ingest.chunking import Chunk, HuggingFaceTokenizer, chunk_document
+from ingest.db import inbox, outbox
+from ingest.documents.models import GONE_STATUSES, LIVE_STATUSES, Document, DocumentStatus
+from ingest.extraction import ExtractionError, extract_document
+from ingest.extraction.language import detect_language
+from ingest.extraction.model import ExtractedDocument
+from ingest.settings import IngestSettings
+
+logger = logging.getLogger(__name__)
+
+UPLOADS_CONSUMER = "ingest.documents-uploaded"
+INDEXED_CONSUMER = "ingest.documents-indexed"
+DELETED_CONSUMER = "ingest.documents-deleted"
+PURGED_CONSUMER = "ingest.documents-purged"
+
+# Progress at the start of each stage; embedding fills the span up to indexing.
+PROGRESS = {
+    DocumentStatus.PENDING: 0,
+    DocumentStatus.EXTRACTING: 5,
+    DocumentStatus.CHUNKING: 25,
+    DocumentStatus.EMBEDDING: 30,
+    DocumentStatus.INDEXING: 90,
+    DocumentStatus.READY: 100,
+}
+PROCESSING_STATUSES = (DocumentStatus.EXTRACTING, DocumentStatus.CHUNKING, DocumentStatus.EMBEDDING)
+UNREADABLE = (
+    "The file could not be read: it may be damaged, or use a variant of its format that is "
+    "not supported. Try saving it again (or exporting it to PDF) and upload that copy."
+)
+
+
+@dataclass
+class Pipeline:
+    database: Database
+    blobs: LocalBlobStore
+    embedder: Embedder
+    settings: IngestSettings
+
+
+class DuplicateContent(Exception):
+    """Carries plain values: the row it was read with is expired once its transaction rolls back."""
+
+    def __init__(self, existing: Document) -> None:
+        super().__init__(str(existing.id))
+        self.existing_id: UUID = existing.id
+        self.existing_title: str = existing.title
+
+
+def status_event(document: Document, cause: Event | None = None) -> DocumentStatusChanged:
+    return DocumentStatusChanged.new(
+        document.company_id,
+        DocumentStatusChangedV1(
+            document_id=document.id,
+            status=document.status,
+            progress=document.progress,
+            failure_reason=document.failure_reason,
+        ),
+        cause=cause,
+    )
+
+
+async def _set_status(
+    session: AsyncSession,
+    document: Document,
+    status: DocumentStatus,
+    cause: Event | None,
+    *,
+    progress: int | None = None,
+    timings: dict[str, Any] | None = None,
+    **fields: Any,
+) -> None:
+    document.status = status
+    document.progress = PROGRESS.get(status, document.progress) if progress is None else progress
+    if timings:
+        document.stage_timings = {**document.stage_timings, **timings}
+    for name, value in fields.items():
+        setattr(document, name, value)
+    await session.flush()
+    await add_to_outbox(session, outbox, status_event(document, cause))
+
+
+async def _live_duplicate(session: AsyncSession, event: DocumentUploaded) -> Document | None:
+    return await session.scalar(
+        select(Document).where(
+            Document.company_id == event.company_id,
+            Document.sha256 == event.payload.sha256,
+            Document.id != event.payload.document_id,
+            Document.status.in_(LIVE_STATUSES),
+        )
+    )
+
+
+def _new_document(event: DocumentUploaded, status: DocumentStatus) -> Document:
+    p = event.payload
+    return Document(
+        id=p.document_id,
+        company_id=event.company_id,
+        title=p.title,
+        filename=p.filename,
+        content_type=p.content_type,
+        size_bytes=p.size_bytes,
+        sha256=p.sha256,
+        blob_key=p.blob_key,
+        uploaded_by=p.uploaded_by,
+        tags=list(p.tags),
+        category=p.category,
+        status=status,
+        progress=PROGRESS.get(status, 0),
+        stage_timings={},
+    )
+
+
+async def _record_upload(session: AsyncSession, event: DocumentUploaded) -> Document:
+    """The document's row, created at its first stage; a live copy of the same content is
+    refused (the unique index settles a race between two uploads of it)."""
+    document = await session.get(Document, event.payload.document_id)
+    if document is not None:
+        return document
+    existing = await _live_duplicate(session, event)
+    if existing is not None:
+        raise DuplicateContent(existing)
+    document = _new_document(event, DocumentStatus.EXTRACTING)
+    session.add(document)
+    await session.flush()
+    await add_to_outbox(session, outbox, status_event(document, event))
+    return document
+
+
+async def process_upload(pipeline: Pipeline, event: DocumentUploaded) -> None:
+    """The slow stages run outside any transaction; each stage boundary commits the status.
+    The inbox entry is committed with the last step (chunks queued, or failure), so a crash
+    part-way re-runs the document from the start, which rewrites the same rows and ids."""
+    database = pipeline.database
+    try:
+        async with database.transaction(event.company_id) as session:
+            if await already_processed(session, inbox, UPLOADS_CONSUMER, event.id):
+                return
+            document = await _record_upload(session, event)
+    except DuplicateContent as duplicate:
+        await _record_duplicate(pipeline, event, duplicate)
+        return
+    # (An IntegrityError above means another upload of the same content won a race: the
+    # consumer's retry then finds it and records this one as its duplicate.)
+    if document.status not in PROCESSING_STATUSES:
+        return
+    try:
+        await _run_stages(pipeline, event)
+    except ExtractionError as exc:
+        await _fail(pipeline, event, str(exc))
+    except FileNotFoundError:
+        await _fail(pipeline, event, "The uploaded file is missing from storage; upload it again.")
+
+
+async def _run_stages(pipeline: Pipeline, event: DocumentUploaded) -> None:
+    settings = pipeline.settings
+    document_id = event.payload.document_id
+    started = time.perf_counter()
+    raw = await pipeline.blobs.read_bytes(event.payload.blob_key)
+    try:
+        extracted = await anyio.to_thread.run_sync(
+            extract_document, raw, settings.extraction_limits()
+        )
+    except (ExtractionError, MemoryError):
+        raise
+    except Exception as exc:
+        # A format library choking on a hostile or broken file is the file's failure, not ours.
+        logger.warning("extraction crashed", extra={"document_id": str(document_id)}, exc_info=True)
+        raise ExtractionError(UNREADABLE) from exc
+    language = await anyio.to_thread.run_sync(detect_language, extracted.text)
+    await _advance(
+        pipeline,
+        event,
+        DocumentStatus.CHUNKING,
+        timings={"extracting_ms": _ms_since(started)},
+        detected_format=str(extracted.format),
+        language=language,
+        page_count=extracted.page_count,
+        ocr_pages=extracted.ocr_pages,
+        char_count=len(extracted.text),
+    )
+
+    started = time.perf_counter()
+    chunks = await anyio.to_thread.run_sync(_chunk, pipeline, extracted)
+    if not chunks:
+        raise ExtractionError("The file contains no text.")
+    await _advance(
+        pipeline, event, DocumentStatus.EMBEDDING, timings={"chunking_ms": _ms_since(started)}
+    )
+
+    started = time.perf_counter()
+    vectors: list[list[float]] = []
+    batch = settings.chunks_per_event
+    span = PROGRESS[DocumentStatus.INDEXING] - PROGRESS[DocumentStatus.EMBEDDING]
+    for first in range(0, len(chunks), batch):
+        embedded = await pipeline.embedder.embed_async(
+            [c.text for c in chunks[first : first + batch]]
+        )
+        vectors.extend(embedded.tolist())
+        done = len(vectors) / len(chunks)
+        if done < 1 and _crosses_tenth(first, len(vectors), len(chunks)):
+            await _advance(
+                pipeline,
+                event,
+                DocumentStatus.EMBEDDING,
+                progress=PROGRESS[DocumentStatus.EMBEDDING] + int(span * done),
+            )
+    embedding_ms = _ms_since(started)
+
+    async with pipeline.database.transaction(event.company_id) as session:
+        if not await record_processed(session, inbox, UPLOADS_CONSUMER, event):
+            return
+        document = await session.get_one(Document, document_id)
+        if document.status not in (DocumentStatus.EMBEDDING,):
+            return  # deleted meanwhile
+        await _set_status(
+            session,
+            document,
+            DocumentStatus.INDEXING,
+            event,
+            timings={
+                "embedding_ms": embedding_ms,
+                "indexing_started_at": datetime.now(UTC).isoformat(),
+            },
+            chunk_count=len(chunks),
+        )
+        await add_to_outbox(
+            session,
+            outbox,
+            *batch_events(
+                event,
+                document,
+                chunks,
+                vectors,
+                model=pipeline.embedder.model_name,
+                per_event=batch,
+            ),
+        )
+
+
+def _chunk(pipeline: Pipeline, extracted: ExtractedDocument) -> list[Chunk]:
+    settings = pipeline.settings
+    return chunk_document(
+        extracted,
+        HuggingFaceTokenizer(pipeline.embedder.tokenizer),
+        max_tokens=settings.chunk_max_tokens,
+        overlap_tokens=settings.chunk_overlap_tokens,
+    )
+
+
+def _crosses_tenth(before: int, after: int, total: int) -> bool:
+    """Progress is published about every tenth of the way, not for every batch."""
+    return (before * 10) // total != (after * 10) // total
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+async def _advance(
+    pipeline: Pipeline,
+    event: DocumentUploaded,
+    status: DocumentStatus,
+    *,
+    progress: int | None = None,
+    timings: dict[str, Any] | None = None,
+    **fields: Any,
+) -> None:
+    async with pipeline.database.transaction(event.company_id) as session:
+        document = await session.get_one(Document, event.payload.document_id)
+        if document.status in (DocumentStatus.DELETING, DocumentStatus.DELETED):
+            raise ExtractionError("The document was deleted while it was being processed.")
+        await _set_status(
+            session, document, status, event, progress=progress, timings=timings, **fields
+        )
+
+
+def batch_events(
+    event: DocumentUploaded,
+    document: Document,
+    chunks: Sequence[Chunk],
+    vectors: Sequence[Sequence[float]],
+    *,
+    model: str,
+    per_event: int,
+) -> list[DocumentChunksEmbedded]:
+    batches = [chunks[i : i + per_event] for i in range(0, len(chunks), per_event)]
+    return [
+        DocumentChunksEmbedded.new(
+            event.company_id,
+            DocumentChunksEmbeddedV1(
+                document_id=document.id,
+                title=document.title,
+                embedding_model=model,
+                batch_index=number,
+                batch_count=len(batches),
+                chunk_count=len(chunks),
+                tags=list(document.tags),
+                category=document.category,
+                chunks=[
+                    EmbeddedChunk(
+                        index=chunk.index,
+                        text=chunk.text,
+                        char_start=chunk.char_start,
+                        char_end=chunk.char_end,
+                        page=chunk.page,
+                        section=chunk.section,
+                        vector=[float(x) for x in vectors[chunk.index]],
+                    )
+                    for chunk in batch
+                ],
+            ),
+            cause=event,
+        )
+        for number, batch in enumerate(batches)
+    ]
+
+
+async def _fail(pipeline: Pipeline, event: DocumentUploaded, reason: str) -> None:
+    async with pipeline.database.transaction(event.company_id) as session:
+        if not await record_processed(session, inbox, UPLOADS_CONSUMER, event):
+            return
+        document = await session.get_one(Document, event.payload.document_id)
+        if document.status in (DocumentStatus.DELETING, DocumentStatus.DELETED):
+            return
+        await _set_status(session, document, DocumentStatus.FAILED, event, failure_reason=reason)
+
+
+async def _record_duplicate(
+    pipeline: Pipeline, event: DocumentUploaded, duplicate: DuplicateContent
+) -> None:
+    async with pipeline.database.transaction(event.company_id) as session:
+        if not await record_processed(session, inbox, UPLOADS_CONSUMER, event):
+            return
+        document = _new_document(event, DocumentStatus.FAILED)
+        document.duplicate_of = duplicate.existing_id
+        document.failure_reason = (
+            f"This file has the same content as «{duplicate.existing_title}» "
+            f"({duplicate.existing_id}), "
+            "which is already in your library."
+        )
+        session.add(document)
+        await session.flush()
+        await add_to_outbox(session, outbox, status_event(document, event))
+
+
+async def mark_indexed(database: Database, event: DocumentIndexed) -> None:
+    async with database.transaction(event.company_id) as session:
+        if not await record_processed(session, inbox, INDEXED_CONSUMER, event):
+            return
+        document = await session.get(Document, event.payload.document_id)
+        if document is None or document.status != DocumentStatus.INDEXING:
+            return
+        timings = dict(document.stage_timings)
+        started = timings.pop("indexing_started_at", None)
+        now = datetime.now(UTC)
+        if started:
+            timings["indexing_ms"] = int(
+                (now - datetime.fromisoformat(started)).total_seconds() * 1000
+            )
+        document.stage_timings = timings
+        await _set_status(session, document, DocumentStatus.READY, event, ready_at=now)
+
+
+async def request_deletion(
+    session: AsyncSession, company_id: UUID, document_id: UUID
+) -> Document | None:
+    """Marks the document deleting and asks for its vectors and file to be removed."""
+    document = await get_document(session, company_id, document_id)
+    if document is None:
+        return None
+    if document.status == DocumentStatus.DELETING:
+        return document
+    await _set_status(
+        session, document, DocumentStatus.DELETING, None, deleted_at=datetime.now(UTC)
+    )
+    await add_to_outbox(
+        session,
+        outbox,
+        DocumentDeleted.new(
+            company_id,
+            DocumentDeletedV1(
+                document_id=document.id, blob_prefix=document_prefix(company_id, document.id)
+            ),
+        ),
+    )
+    return document
+
+
+async def remove_file(pipeline: Pipeline, event: DocumentDeleted) -> None:
+    """Deletes the stored file; idempotent, so it needs no inbox."""
+    await pipeline.blobs.delete_prefix(event.payload.blob_prefix)
+
+
+async def mark_purged(database: Database, event: DocumentPurged) -> None:
+    async with database.transaction(event.company_id) as session:
+        if not await record_processed(session, inbox, PURGED_CONSUMER, event):
+            return
+        document = await session.get(Document, event.payload.document_id)
+        if document is None or document.status != DocumentStatus.DELETING:
+            return
+        await _set_status(session, document, DocumentStatus.DELETED, event)
+
+
+# Reads filter by company explicitly as well: RLS is the second line, not the only one.
+async def get_document(
+    session: AsyncSession, company_id: UUID, document_id: UUID
+) -> Document | None:
+    return await session.scalar(
+        select(Document).where(
+            Document.company_id == company_id,
+            Document.id == document_id,
+            Document.status.not_in(GONE_STATUSES),
+        )
+    )
+
+
+async def find_by_hash(session: AsyncSession, company_id: UUID, sha256: str) -> Document | None:
+    return await session.scalar(
+        select(Document).where(
+            Document.company_id == company_id,
+            Document.sha256 == sha256,
+            Document.status.in_(LIVE_STATUSES),
+        )
+    )
+
+
+async def list_documents(
+    session: AsyncSession, company_id: UUID, *, limit: int, offset: int
+) -> tuple[list[Document], int]:
+    visible = (Document.company_id == company_id) & Document.status.not_in(GONE_STATUSES)
+    rows = await session.scalars(
+        select(Document)
+        .where(visible)
+        .order_by(Document.created_at.desc(), Document.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    total = await session.scalar(select(func.count()).select_from(Document).where(visible))
+    return list(rows), int(total or 0)
+
+
+async def update_metadata(
+    session: AsyncSession,
+    company_id: UUID,
+    document_id: UUID,
+    *,
+    changes: dict[str, Any],
+) -> Document | None:
+    document = await get_document(session, company_id, document_id)
+    if document is None or document.status == DocumentStatus.DELETING:
+        return None
+    for name, value in changes.items():
+        setattr(document, name, value)
+    await session.flush()
+    return document

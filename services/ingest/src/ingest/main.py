@@ -1,0 +1,48 @@
+"""Builds the ingest process: its consumers and its internal API."""
+
+from fastapi import FastAPI
+
+from common.blobs import LocalBlobStore
+from common.embedding import Embedder
+from common.events import (
+    DocumentChunksEmbedded,
+    DocumentDeleted,
+    DocumentIndexed,
+    DocumentPurged,
+    DocumentStatusChanged,
+    DocumentUploaded,
+)
+from common.service_app import Runtime, create_service_app
+from ingest.db import outbox
+from ingest.documents import api, consumers
+from ingest.documents.service import Pipeline
+from ingest.settings import IngestSettings
+
+
+def create_app(settings: IngestSettings | None = None) -> FastAPI:
+    settings = settings or IngestSettings()
+
+    async def setup(runtime: Runtime) -> None:
+        pipeline = Pipeline(
+            database=runtime.database,
+            blobs=LocalBlobStore(settings.blob_root),
+            embedder=Embedder(settings.embedding_model),
+            settings=settings,
+        )
+        consumers.register(runtime.broker, pipeline)
+
+    return create_service_app(
+        settings,
+        title="ingest (internal)",
+        routers=[api.router],
+        topics=[
+            DocumentUploaded.topic,
+            DocumentChunksEmbedded.topic,
+            DocumentIndexed.topic,
+            DocumentStatusChanged.topic,
+            DocumentDeleted.topic,
+            DocumentPurged.topic,
+        ],
+        outbox=outbox,
+        setup=setup,
+    )
