@@ -1,0 +1,30 @@
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import DateTime, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from query.db import Base
+
+
+class IndexedBatch(Base):
+    """Which of a document's chunk batches are in the index; all of them makes it indexed."""
+
+    __tablename__ = "indexed_batches"
+
+    document_id: Mapped[UUID] = mapped_column(primary_key=True)
+    batch_index: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[UUID]
+    batch_count: Mapped[int]
+    chunk_count: Mapped[int]
+    indexed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DeletedDocument(Base):
+    """A deleted document: its chunks are purged and never indexed again."""
+
+    __tablename__ = "deleted_documents"
+
+    document_id: Mapped[UUID] = mapped_column(primary_key=True)
+    company_id: Mapped[UUID]
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

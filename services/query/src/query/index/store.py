@@ -1,0 +1,142 @@
+"""The vector index: one Qdrant collection per company. Only query reads or writes it."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from qdrant_client import AsyncQdrantClient, models
+
+from common.events import DocumentChunksEmbeddedV1
+from query.settings import QuerySettings
+
+# Point ids derive from (document, chunk index): a re-delivered batch overwrites itself.
+POINT_NAMESPACE = uuid.UUID("6f1d4a52-9b7e-4c1e-8a43-2f0c3b5d7e91")
+
+
+def collection_name(company_id: UUID) -> str:
+    return f"company_{company_id.hex}"
+
+
+def point_id(document_id: UUID, chunk_index: int) -> str:
+    return str(uuid.uuid5(POINT_NAMESPACE, f"{document_id}:{chunk_index}"))
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    document_id: UUID
+    title: str
+    chunk_index: int
+    text: str
+    score: float
+    page: int | None = None
+    section: str | None = None
+
+
+class VectorStore:
+    def __init__(self, client: AsyncQdrantClient, dimension: int, *, server: bool) -> None:
+        self.client = client
+        self.dimension = dimension
+        self.server = server
+
+    @classmethod
+    def from_settings(cls, settings: QuerySettings, dimension: int) -> "VectorStore":
+        if settings.qdrant_url:
+            client = AsyncQdrantClient(
+                url=settings.qdrant_url, api_key=settings.qdrant_api_key or None
+            )
+            return cls(client, dimension, server=True)
+        settings.qdrant_path.mkdir(parents=True, exist_ok=True)
+        return cls(AsyncQdrantClient(path=str(settings.qdrant_path)), dimension, server=False)
+
+    async def ensure_collection(self, company_id: UUID) -> str:
+        name = collection_name(company_id)
+        if not await self.client.collection_exists(name):
+            await self.client.create_collection(
+                name,
+                vectors_config=models.VectorParams(
+                    size=self.dimension, distance=models.Distance.COSINE
+                ),
+            )
+            if self.server:  # local mode has no payload indexes
+                await self.client.create_payload_index(
+                    name, "document_id", field_schema=models.PayloadSchemaType.KEYWORD
+                )
+        return name
+
+    async def upsert_chunks(self, company_id: UUID, batch: DocumentChunksEmbeddedV1) -> None:
+        name = await self.ensure_collection(company_id)
+        await self.client.upsert(
+            name,
+            points=[
+                models.PointStruct(
+                    id=point_id(batch.document_id, chunk.index),
+                    vector=chunk.vector,
+                    payload={
+                        "company_id": str(company_id),
+                        "document_id": str(batch.document_id),
+                        "title": batch.title,
+                        "chunk_index": chunk.index,
+                        "text": chunk.text,
+                        "char_start": chunk.char_start,
+                        "char_end": chunk.char_end,
+                        "page": chunk.page,
+                        "section": chunk.section,
+                        "tags": batch.tags,
+                        "category": batch.category,
+                    },
+                )
+                for chunk in batch.chunks
+            ],
+            wait=True,
+        )
+
+    async def delete_document(self, company_id: UUID, document_id: UUID) -> None:
+        name = collection_name(company_id)
+        if not await self.client.collection_exists(name):
+            return
+        await self.client.delete(
+            name,
+            points_selector=models.FilterSelector(
+                filter=models.Filter(
+                    must=[
+                        models.FieldCondition(
+                            key="document_id", match=models.MatchValue(value=str(document_id))
+                        )
+                    ]
+                )
+            ),
+            wait=True,
+        )
+
+    async def search(
+        self, company_id: UUID, vector: list[float], *, limit: int, min_score: float
+    ) -> list[RetrievedChunk]:
+        """The company's best chunks. The collection comes from the verified company id only,
+        and every hit's payload is checked again before it is used."""
+        name = collection_name(company_id)
+        if not await self.client.collection_exists(name):
+            return []
+        result = await self.client.query_points(
+            name, query=vector, limit=limit, with_payload=True, score_threshold=min_score
+        )
+        chunks = []
+        for point in result.points:
+            payload: dict[str, Any] = point.payload or {}
+            if payload.get("company_id") != str(company_id):
+                continue
+            chunks.append(
+                RetrievedChunk(
+                    document_id=UUID(payload["document_id"]),
+                    title=str(payload.get("title", "")),
+                    chunk_index=int(payload.get("chunk_index", 0)),
+                    text=str(payload.get("text", "")),
+                    score=float(point.score),
+                    page=payload.get("page"),
+                    section=payload.get("section"),
+                )
+            )
+        return chunks
+
+    async def close(self) -> None:
+        await self.client.close()
