@@ -1,0 +1,61 @@
+"""Calls to the services' internal HTTP APIs. Their problem+json answers pass through as they
+are; an unreachable or failing service becomes a 503 problem, never a 500."""
+
+import logging
+from typing import Any
+
+import httpx
+
+from common.problems import Problem
+
+logger = logging.getLogger(__name__)
+
+
+class Upstream:
+    def __init__(self, name: str, base_url: str, timeout: float) -> None:
+        self.name = name
+        self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            response = await self.client.request(
+                method, path, json=json, params=params, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            logger.warning("upstream unreachable", extra={"upstream": self.name, "error": str(exc)})
+            raise self.unavailable() from exc
+        if response.status_code >= 500:
+            logger.warning(
+                "upstream failed", extra={"upstream": self.name, "status": response.status_code}
+            )
+            raise self.unavailable()
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 400:
+            problem = Problem.from_body(response.status_code, body)
+            if response.status_code == 401:
+                problem.headers.setdefault("WWW-Authenticate", "Bearer")
+            raise problem
+        return body
+
+    def unavailable(self) -> Problem:
+        return Problem(
+            503,
+            "service-unavailable",
+            f"The {self.name} service is not answering; try again shortly.",
+            headers={"Retry-After": "5"},
+        )
+
+    async def close(self) -> None:
+        await self.client.aclose()
