@@ -1,0 +1,41 @@
+"""Starts the whole system as it runs for real: the broker and the four services as four
+processes, on free ports, against the session's test database."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devstack.pytest_plugin import ADMIN_DSN
+from devstack.stack import LocalStack, StackConfig
+
+
+@pytest.fixture(scope="session")
+def stack(test_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    workdir: Path = tmp_path_factory.mktemp("stack")
+    stack = LocalStack(
+        StackConfig(
+            workdir=workdir,
+            database=test_database,
+            admin_dsn=ADMIN_DSN,
+            log_to_files=True,
+            extra_env={"LOG_LEVEL": "INFO", "ANSWER_TIMEOUT_SECONDS": "60"},
+        )
+    )
+    try:
+        stack.start()
+    except Exception:
+        stack.stop()
+        raise
+    yield stack
+    stack.stop()
+    # Left in the pytest temp dir for a failed run's post-mortem.
+    print(f"service logs: {workdir / 'logs'}")
+
+
+@pytest.fixture(scope="session")
+def api(stack: LocalStack) -> Iterator[httpx.Client]:
+    """The gateway, as a client application sees it."""
+    with httpx.Client(base_url=stack.url("gateway"), timeout=90.0) as client:
+        yield client
