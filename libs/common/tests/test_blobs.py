@@ -1,4 +1,5 @@
 import hashlib
+import os
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from uuid import uuid4
@@ -97,6 +98,30 @@ class TestJson:
     async def test_get_json_refuses_a_key_escaping_the_root(self, store: LocalBlobStore) -> None:
         with pytest.raises(ValueError, match="escapes"):
             await store.get_json("../meta.json")
+
+
+class TestOpenRead:
+    async def test_reads_a_stored_blob_from_any_offset(self, store: LocalBlobStore) -> None:
+        key = f"{document_prefix(uuid4(), uuid4())}/original"
+        await store.put_stream(key, stream([b"head,", b"middle,", b"tail"]), max_bytes=100)
+
+        with store.open_read(key) as blob:
+            assert blob.read(5) == b"head,"
+            blob.seek(-4, os.SEEK_END)
+            assert blob.read() == b"tail"
+
+    def test_a_missing_blob_is_not_found(self, store: LocalBlobStore) -> None:
+        with pytest.raises(FileNotFoundError):
+            store.open_read("companies/c/documents/missing/original")
+
+    @pytest.mark.parametrize("key", ["", "../outside", "companies/../../outside", "/etc/passwd"])
+    def test_a_key_escaping_the_root_is_refused(
+        self, store: LocalBlobStore, tmp_path: Path, key: str
+    ) -> None:
+        (tmp_path / "outside").write_bytes(b"another company's file")
+
+        with pytest.raises(ValueError, match="escapes"):
+            store.open_read(key)
 
 
 async def test_delete_prefix_removes_one_document_only(store: LocalBlobStore) -> None:

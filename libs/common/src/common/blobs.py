@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from uuid import UUID
 
 import anyio
@@ -92,6 +92,11 @@ class LocalBlobStore:
 
     async def read_bytes(self, key: str) -> bytes:
         return await anyio.to_thread.run_sync(self._path(key).read_bytes)
+
+    def open_read(self, key: str) -> BinaryIO:
+        """The stored blob as a seekable stream, for reading a part of a large file without
+        loading it. Blocking: call it in a worker thread, and close what it returns."""
+        return self._path(key).open("rb")
 
     async def delete_prefix(self, prefix: str) -> None:
         path = self._path(prefix)

@@ -8,6 +8,7 @@ import io
 import re
 import zipfile
 from enum import StrEnum
+from typing import BinaryIO
 
 import charset_normalizer
 
@@ -97,8 +98,18 @@ _MARKDOWN_INLINE = re.compile(
 def detect_format(data: bytes) -> DocumentFormat | None:
     """The document's format from its bytes alone; None for anything the platform cannot read
     (legacy binary Office files, archives, executables, unknown binaries)."""
-    head = data[:_SAMPLE_BYTES]
-    if _PDF_HEADER.search(data[:_PDF_HEADER_WINDOW]):
+    return detect_stream_format(io.BytesIO(data))
+
+
+def detect_stream_format(stream: BinaryIO) -> DocumentFormat | None:
+    """`detect_format` for a seekable binary stream, read from its start whatever its position:
+    only the first bytes and, for a zip, its central directory are read, so memory stays bounded
+    however large the file. The stream's position afterwards is unspecified."""
+    stream.seek(0)
+    # One byte past the sample tells whether the sample is the whole file.
+    sample = _read_up_to(stream, _SAMPLE_BYTES + 1)
+    head = sample[:_SAMPLE_BYTES]
+    if _PDF_HEADER.search(head[:_PDF_HEADER_WINDOW]):
         return DocumentFormat.PDF
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return DocumentFormat.PNG
@@ -107,10 +118,10 @@ def detect_format(data: bytes) -> DocumentFormat | None:
     if head.startswith((b"II*\x00", b"MM\x00*")):
         return DocumentFormat.TIFF
     if head.startswith(_ZIP_MAGICS):
-        return _office_format(data)
+        return _office_format(stream)
     if head.startswith(_OLE2_MAGIC):
         return None
-    complete = len(data) <= _SAMPLE_BYTES
+    complete = len(sample) <= _SAMPLE_BYTES
     text = _decode(head, complete=complete)
     if text is None or _looks_binary(text):
         return None
@@ -165,10 +176,18 @@ def _looks_like_prose(fields: list[str]) -> bool:
     return clauses >= len(filled) / 2
 
 
-def _office_format(data: bytes) -> DocumentFormat | None:
+def _read_up_to(stream: BinaryIO, size: int) -> bytes:
+    """`size` bytes, fewer only at the end of the stream: a raw stream's read may stop short."""
+    data = bytearray()
+    while len(data) < size and (chunk := stream.read(size - len(data))):
+        data += chunk
+    return bytes(data)
+
+
+def _office_format(stream: BinaryIO) -> DocumentFormat | None:
     # Only the central directory is read: nothing is decompressed, so a zip bomb costs nothing.
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(stream) as archive:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return None
