@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from devstack.broker import LocalBroker
@@ -32,6 +33,48 @@ def test_database() -> Iterator[str]:
     asyncio.run(prepare_database(ADMIN_DSN, name))
     yield name
     asyncio.run(drop_database(ADMIN_DSN, name))
+
+
+@pytest.fixture
+def scratch_database() -> Iterator[str]:
+    """A database of its own, for migration tests: dropping tables under the session's pooled
+    connections would break the other tests."""
+    name = f"kp_test_migrations_{uuid.uuid4().hex[:8]}"
+    asyncio.run(prepare_database(ADMIN_DSN, name))
+    yield name
+    asyncio.run(drop_database(ADMIN_DSN, name))
+
+
+def forced_rls_tables(database: str, schema: str) -> dict[str, bool]:
+    """The schema's tables (but alembic's), each with whether RLS is on and forced."""
+
+    async def query() -> dict[str, bool]:
+        connection = await asyncpg.connect(ADMIN_DSN, database=database)
+        try:
+            rows = await connection.fetch(
+                "SELECT c.relname, c.relrowsecurity AND c.relforcerowsecurity AS forced"
+                " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname <> 'alembic_version'",
+                schema,
+            )
+        finally:
+            await connection.close()
+        return {row["relname"]: row["forced"] for row in rows}
+
+    return asyncio.run(query())
+
+
+def run_sql(database: str, sql: str, *args: object) -> list[dict[str, object]]:
+    """Runs one statement as the administrator (no RLS) and returns its rows."""
+
+    async def run() -> list[dict[str, object]]:
+        connection = await asyncpg.connect(ADMIN_DSN, database=database)
+        try:
+            return [dict(row) for row in await connection.fetch(sql, *args)]
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
 
 
 def service_database_urls(service: str, database: str) -> dict[str, str]:

@@ -7,6 +7,8 @@ Revises: 0001
 
 from alembic import op
 
+from common.db.migrations import across_companies
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -27,7 +29,10 @@ STATUSES = (
 
 def upgrade() -> None:
     op.execute("ALTER TABLE ingest.documents DROP CONSTRAINT ck_documents_status")
-    op.execute("UPDATE ingest.documents SET status = 'extracting' WHERE status = 'processing'")
+    across_companies(
+        "UPDATE ingest.documents SET status = 'extracting' WHERE status = 'processing'",
+        "ingest.documents",
+    )
     statuses = ", ".join(f"'{s}'" for s in STATUSES)
     op.execute(
         f"ALTER TABLE ingest.documents ADD CONSTRAINT ck_documents_status "
@@ -68,13 +73,15 @@ def downgrade() -> None:
         """
     )
     op.execute("ALTER TABLE ingest.documents DROP CONSTRAINT ck_documents_status")
-    op.execute(
+    across_companies(
         "UPDATE ingest.documents SET status = 'processing' "
-        "WHERE status IN ('extracting', 'chunking', 'embedding', 'indexing')"
+        "WHERE status IN ('extracting', 'chunking', 'embedding', 'indexing')",
+        "ingest.documents",
     )
-    op.execute(
+    across_companies(
         "UPDATE ingest.documents SET status = 'failed', failure_reason = 'deleted' "
-        "WHERE status IN ('deleting', 'deleted')"
+        "WHERE status IN ('deleting', 'deleted')",
+        "ingest.documents",
     )
     op.execute(
         "ALTER TABLE ingest.documents ADD CONSTRAINT ck_documents_status "

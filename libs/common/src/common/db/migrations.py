@@ -82,6 +82,21 @@ def _run(statements: list[str]) -> None:
         op.execute(statement)
 
 
+def across_companies_sql(statement: str, *tables: str) -> list[str]:
+    """`statement` run over every company's rows of `tables`, for a data migration: forced RLS
+    would show the owner none. The tables are forced again right after, in the same
+    transaction, so nothing else ever runs without it."""
+    return [
+        *(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY" for table in tables),
+        statement,
+        *(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY" for table in tables),
+    ]
+
+
+def across_companies(statement: str, *tables: str) -> None:
+    _run(across_companies_sql(statement, *tables))
+
+
 def enable_tenant_rls(
     table: str, *, column: str = "company_id", also_scope: str | None = None
 ) -> None:
