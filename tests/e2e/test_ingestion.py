@@ -172,3 +172,44 @@ def test_metadata_can_change_and_a_deleted_document_is_never_cited(api: httpx.Cl
     # The same content may come back once the old copy is gone.
     time.sleep(0.1)
     assert upload(api, account, "parking.md", content, "text/markdown").status_code == 202
+
+
+def test_a_new_version_replaces_the_old_one_in_answers(api: httpx.Client) -> None:
+    account = signup(api, "Nu Sedes")
+    question = "¿Dónde está la sede de la empresa?"
+    old = "# Sede\n\nLa sede de la empresa está en Sevilla, junto al río.\n"
+    accepted = upload(api, account, "sede.md", old.encode(), "text/markdown")
+    document_id = accepted.json()["id"]
+    document, _ = wait_for_status(api, account, document_id)
+    assert (document["version"], document["active_version"]) == (1, 1)
+    title = document["title"]
+    assert "Sevilla" in str(ask(api, account, question)["answer"])
+
+    url = f"/v1/documents/{document_id}/versions"
+    new = "# Sede\n\nLa sede de la empresa está en Bilbao, junto a la ría.\n"
+    files = {"file": ("sede-2026.md", new.encode(), "text/markdown")}
+    replaced = api.post(url, headers=account.headers, files=files)
+    assert replaced.status_code == 202, replaced.text
+    assert (replaced.json()["id"], replaced.json()["version"]) == (document_id, 2)
+
+    # While the new version is processed, every answer comes from exactly one version.
+    deadline = time.monotonic() + 120
+    while True:
+        answer = str(ask(api, account, question)["answer"])
+        assert ("Sevilla" in answer) != ("Bilbao" in answer), answer
+        document = api.get(f"/v1/documents/{document_id}", headers=account.headers).json()
+        if document["active_version"] == 2:
+            break
+        assert time.monotonic() < deadline, document
+    # The title stays: a new version replaces content, not what people call the document.
+    assert (document["status"], document["version"], document["title"]) == ("ready", 2, title)
+    final = ask(api, account, question)
+    assert "Bilbao" in str(final["answer"])
+    assert {c["document_id"] for c in final["citations"]} == {document_id}  # type: ignore[attr-defined]
+
+    again = api.post(url, headers=account.headers, files=files)
+    assert assert_problem(again, 409)["type"].endswith("/same-content")
+    stranger = signup(api, "Xi Ajena")
+    assert_problem(api.post(url, headers=stranger.headers, files=files), 404)
+    unknown = f"/v1/documents/{uuid.uuid4()}/versions"
+    assert_problem(api.post(unknown, headers=account.headers, files=files), 404)

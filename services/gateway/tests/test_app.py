@@ -17,9 +17,14 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def test_an_oversized_upload_is_refused_before_it_is_read(client: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize(
+    "path", ["/v1/documents", "/v1/documents/0b8a3f5e-3c56-4a8e-9d8e-2f1f3f4b5c6d/versions"]
+)
+async def test_an_oversized_upload_is_refused_before_it_is_read(
+    client: httpx.AsyncClient, path: str
+) -> None:
     response = await client.post(
-        "/v1/documents",
+        path,
         headers={"Authorization": "Bearer whatever"},
         files={"file": ("big.txt", b"x" * 200_000, "text/plain")},
     )

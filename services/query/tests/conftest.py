@@ -37,6 +37,7 @@ def chunk_batches(
     per_batch: int = 2,
     document_id: UUID | None = None,
     title: str = "Manual",
+    version: int = 1,
 ) -> list[DocumentChunksEmbedded]:
     """A document's chunks, embedded with the real model and batched as ingest batches them."""
     document_id = document_id or uuid.uuid4()
@@ -56,6 +57,7 @@ def chunk_batches(
                 batch_index=n,
                 batch_count=len(groups),
                 chunk_count=len(chunks),
+                document_version=version,
                 chunks=group,
             ),
         )

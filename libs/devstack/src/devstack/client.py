@@ -79,6 +79,24 @@ def wait_for_status(
     raise AssertionError(f"document {document_id} stuck; statuses seen: {seen}")
 
 
+def list_documents(
+    api: httpx.Client, account: Account, page_size: int = 100
+) -> list[dict[str, Any]]:
+    """Every document of the account's company, newest first, read page by page."""
+    documents: list[dict[str, Any]] = []
+    while True:
+        response = api.get(
+            "/v1/documents",
+            headers=account.headers,
+            params={"limit": page_size, "offset": len(documents)},
+        )
+        assert response.status_code == 200, response.text
+        page: dict[str, Any] = response.json()
+        documents += page["items"]
+        if not page["items"] or len(documents) >= page["total"]:
+            return documents
+
+
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith(PROBLEM_JSON)

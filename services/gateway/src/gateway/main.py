@@ -24,6 +24,14 @@ from gateway.upstream import Upstream
 MULTIPART_OVERHEAD = 64 * 1024
 
 
+def _is_upload(path: str) -> bool:
+    """A new document, or a new version of one (`/v1/documents/{id}/versions`)."""
+    parts = path.strip("/").split("/")
+    return parts == ["v1", "documents"] or (
+        len(parts) == 4 and parts[:2] == ["v1", "documents"] and parts[3] == "versions"
+    )
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
 
@@ -81,7 +89,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         length = request.headers.get("content-length", "")
         if (
             request.method == "POST"
-            and request.url.path == "/v1/documents"
+            and _is_upload(request.url.path)
             and length.isdigit()
             and int(length) > settings.max_upload_bytes + MULTIPART_OVERHEAD
         ):

@@ -47,10 +47,13 @@ async def uploaded(
     *,
     company_id: UUID | None = None,
     tags: list[str] | None = None,
+    document_id: UUID | None = None,
+    version: int = 1,
 ) -> DocumentUploaded:
     company_id = company_id or uuid.uuid4()
-    document_id = uuid.uuid4()
-    key = f"{document_prefix(company_id, document_id)}/original"
+    document_id = document_id or uuid.uuid4()
+    prefix = document_prefix(company_id, document_id)
+    key = f"{prefix}/original" if version == 1 else f"{prefix}/versions/{uuid.uuid4()}/original"
     path = pipeline.blobs.root / key
     path.parent.mkdir(parents=True)
     path.write_bytes(raw)
@@ -67,6 +70,7 @@ async def uploaded(
             uploaded_by=uuid.uuid4(),
             tags=tags or [],
             category="rrhh",
+            document_version=version,
         ),
     )
 
@@ -105,7 +109,11 @@ async def stored(database: Database, company_id: UUID, document_id: UUID) -> Doc
 def indexed(upload: DocumentUploaded) -> DocumentIndexed:
     return DocumentIndexed.new(
         upload.company_id,
-        DocumentIndexedV1(document_id=upload.payload.document_id, chunk_count=3),
+        DocumentIndexedV1(
+            document_id=upload.payload.document_id,
+            chunk_count=3,
+            document_version=upload.payload.document_version,
+        ),
         cause=upload,
     )
 
@@ -282,3 +290,75 @@ class TestUpdateMetadata:
             assert DocumentOut.model_validate(changed).title == "Normas 2026"
         found = await stored(pipeline.database, company_id, document_id)
         assert (found.title, found.tags, found.category) == ("Normas 2026", ["a", "b"], None)
+
+
+class TestVersions:
+    async def ready_document(self, pipeline: Pipeline) -> DocumentUploaded:
+        first = await uploaded(pipeline, unique_text())
+        await service.process_upload(pipeline, first)
+        await service.mark_indexed(pipeline.database, indexed(first))
+        return first
+
+    async def new_version(
+        self, pipeline: Pipeline, first: DocumentUploaded, raw: bytes
+    ) -> DocumentUploaded:
+        return await uploaded(
+            pipeline,
+            raw,
+            company_id=first.company_id,
+            document_id=first.payload.document_id,
+            version=2,
+        )
+
+    async def test_a_new_version_is_processed_while_the_old_stays_active(
+        self, pipeline: Pipeline
+    ) -> None:
+        first = await self.ready_document(pipeline)
+        company_id, document_id = first.company_id, first.payload.document_id
+        second = await self.new_version(pipeline, first, unique_text())
+        await service.process_upload(pipeline, second)
+
+        found = await stored(pipeline.database, company_id, document_id)
+        assert (found.version, found.active_version) == (2, 1)
+        assert found.status == DocumentStatus.INDEXING
+        assert found.sha256 == second.payload.sha256
+        versions = {
+            b.payload.document_version for b in await chunk_batches(pipeline.database, company_id)
+        }
+        assert versions == {1, 2}
+
+        await service.mark_indexed(pipeline.database, indexed(second))
+        found = await stored(pipeline.database, company_id, document_id)
+        assert (found.version, found.active_version, found.status) == (2, 2, "ready")
+
+    async def test_a_failed_new_version_keeps_the_old_one_active(self, pipeline: Pipeline) -> None:
+        first = await self.ready_document(pipeline)
+        second = await self.new_version(pipeline, first, b"\x00\x01 not a document")
+        await service.process_upload(pipeline, second)
+        found = await stored(pipeline.database, first.company_id, first.payload.document_id)
+        assert (found.version, found.active_version, found.status) == (2, 1, "failed")
+        assert "not supported" in (found.failure_reason or "")
+
+    async def test_a_redelivered_new_version_is_not_numbered_again(
+        self, pipeline: Pipeline
+    ) -> None:
+        first = await self.ready_document(pipeline)
+        second = await self.new_version(pipeline, first, unique_text())
+        await service.process_upload(pipeline, second)
+        before = await outbox_events(pipeline.database, first.company_id)
+        await service.process_upload(pipeline, second)
+        found = await stored(pipeline.database, first.company_id, first.payload.document_id)
+        assert found.version == 2
+        after = await outbox_events(pipeline.database, first.company_id)
+        assert [e.id for e in after] == [e.id for e in before]
+
+    async def test_two_new_versions_at_once_get_distinct_numbers(self, pipeline: Pipeline) -> None:
+        first = await self.ready_document(pipeline)
+        second = await self.new_version(pipeline, first, unique_text())
+        rival = await self.new_version(pipeline, first, unique_text())  # also says version 2
+        await service.process_upload(pipeline, second)
+        await service.mark_indexed(pipeline.database, indexed(second))
+        await service.process_upload(pipeline, rival)
+        found = await stored(pipeline.database, first.company_id, first.payload.document_id)
+        assert (found.version, found.active_version) == (3, 2)
+        assert found.sha256 == rival.payload.sha256

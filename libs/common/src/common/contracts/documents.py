@@ -46,6 +46,10 @@ class DocumentOut(BaseModel):
     chunk_count: int | None = None
     tags: list[str] = Field(default_factory=list)
     category: str | None = None
+    version: int = 1
+    """The latest uploaded version: the one the status, progress and file fields describe."""
+    active_version: int | None = None
+    """The version answers use; it changes to `version` in one step once that is indexed."""
     stage_timings: dict[str, int] = Field(default_factory=dict)
     """Milliseconds spent in each stage: extracting_ms, chunking_ms, embedding_ms, indexing_ms."""
     created_at: datetime
@@ -80,3 +84,4 @@ class DocumentPage(BaseModel):
 class DocumentAccepted(BaseModel):
     id: UUID
     status: str
+    version: int = 1

@@ -1,5 +1,8 @@
 """Events of a document's way from upload to the index. File bytes never travel: the blob
-store holds them and `document.uploaded` carries the reference, size and hash."""
+store holds them and `document.uploaded` carries the reference, size and hash.
+
+A document keeps its id across versions; `document_version` (1 for the first upload) tells
+which version's content an event is about, so a new version's chunks never mix with the old."""
 
 from typing import ClassVar, Literal
 from uuid import UUID
@@ -20,6 +23,8 @@ class DocumentUploadedV1(Payload):
     uploaded_by: UUID
     tags: list[str] = Field(default_factory=list)
     category: str | None = None
+    document_version: int = Field(default=1, ge=1)
+    """Above 1, the upload replaces the content of the existing document `document_id`."""
 
 
 class DocumentUploaded(Event):
@@ -54,6 +59,7 @@ class DocumentChunksEmbeddedV1(Payload):
     chunk_count: int = Field(gt=0)
     tags: list[str] = Field(default_factory=list)
     category: str | None = None
+    document_version: int = Field(default=1, ge=1)
     chunks: list[EmbeddedChunk] = Field(min_length=1)
 
 
@@ -68,8 +74,11 @@ class DocumentChunksEmbedded(Event):
 
 
 class DocumentIndexedV1(Payload):
+    """All chunks of this version are indexed, and it is the version answers now use."""
+
     document_id: UUID
     chunk_count: int = Field(ge=0)
+    document_version: int = Field(default=1, ge=1)
 
 
 class DocumentIndexed(Event):

@@ -38,6 +38,23 @@ async def upload_document(
     return accepted
 
 
+@router.post("/{document_id}/versions", status_code=202, responses={409: {}, 413: {}, 415: {}})
+async def upload_version(
+    document_id: UUID,
+    identity: CurrentIdentity,
+    gateway: CurrentGateway,
+    response: Response,
+    file: Annotated[UploadFile, File(description="The document's new content")],
+    title: Annotated[str | None, Form(description="Defaults to the current title")] = None,
+) -> DocumentAccepted:
+    """Replaces the document's content. Answers use the current version until the new one is
+    fully indexed, then only the new one: never both, never neither. Tags and category stay."""
+    _require_editor(identity)
+    accepted = await service.upload_version(gateway, identity, document_id, file, title=title)
+    response.headers["Location"] = f"/v1/documents/{document_id}"
+    return accepted
+
+
 @router.get("/{document_id}", response_model=DocumentOut)
 async def read_document(
     document_id: UUID, identity: CurrentIdentity, gateway: CurrentGateway

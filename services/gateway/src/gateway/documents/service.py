@@ -14,11 +14,11 @@ from fastapi import UploadFile
 from pydantic import TypeAdapter, ValidationError
 
 from common.auth import Identity
-from common.blobs import BlobTooLarge, StoredBlob, document_prefix
+from common.blobs import BlobTooLarge, LocalBlobStore, StoredBlob, document_prefix
 from common.bus import publish_event
 from common.contracts.documents import MAX_TAGS, Category, DocumentAccepted, Tag, Title
 from common.events import DocumentUploaded, DocumentUploadedV1
-from common.formats import UNSUPPORTED_FORMAT, detect_format
+from common.formats import UNSUPPORTED_FORMAT, DocumentFormat, detect_stream_format
 from common.problems import Problem
 from gateway.dependencies import Gateway
 
@@ -70,6 +70,12 @@ async def _read(file: UploadFile) -> AsyncIterator[bytes]:
         yield data
 
 
+def _stored_format(blobs: LocalBlobStore, key: str) -> DocumentFormat | None:
+    """Blocking: reads the file's head and, for a zip, its central directory, never all of it."""
+    with blobs.open_read(key) as stream:
+        return detect_stream_format(stream)
+
+
 async def _store(gateway: Gateway, prefix: str, file: UploadFile) -> StoredBlob:
     limit = gateway.settings.max_upload_bytes
     try:
@@ -79,11 +85,53 @@ async def _store(gateway: Gateway, prefix: str, file: UploadFile) -> StoredBlob:
     if stored.size_bytes == 0:
         await gateway.blobs.delete_prefix(prefix)
         raise Problem(422, "empty-file", "The uploaded file is empty.")
-    raw = await gateway.blobs.read_bytes(stored.key)
-    if await anyio.to_thread.run_sync(detect_format, raw) is None:
+    if await anyio.to_thread.run_sync(_stored_format, gateway.blobs, stored.key) is None:
         await gateway.blobs.delete_prefix(prefix)
         raise Problem(415, "unsupported-format", UNSUPPORTED_FORMAT)
     return stored
+
+
+async def _refuse_duplicate(
+    gateway: Gateway, identity: Identity, stored: StoredBlob, prefix: str, document_id: UUID
+) -> None:
+    """409 when a live document of the company already has this content (ingest also catches
+    a copy that races this check, and records it as failed, a duplicate)."""
+    try:
+        existing = await gateway.ingest.call(
+            "GET", f"/internal/documents/by-hash/{stored.sha256}", token=identity.token
+        )
+    except Problem as problem:
+        if problem.status == 404:
+            return
+        await gateway.blobs.delete_prefix(prefix)
+        raise
+    await gateway.blobs.delete_prefix(prefix)
+    if existing["id"] == str(document_id):
+        raise Problem(
+            409,
+            "same-content",
+            "This file has the same content as the document's current version.",
+            document_id=existing["id"],
+        )
+    raise Problem(
+        409,
+        "duplicate-document",
+        f"This file has the same content as «{existing['title']}», already in your library.",
+        document_id=existing["id"],
+    )
+
+
+async def _publish(
+    gateway: Gateway, identity: Identity, payload: DocumentUploadedV1, prefix: str
+) -> None:
+    try:
+        await publish_event(gateway.broker, DocumentUploaded.new(identity.company_id, payload))
+    except Exception as exc:
+        logger.exception("could not publish document.uploaded")
+        await gateway.blobs.delete_prefix(prefix)
+        raise Problem(
+            503, "bus-unavailable", "The upload could not be queued; try again shortly."
+        ) from exc
 
 
 async def upload(
@@ -101,23 +149,7 @@ async def upload(
     document_id = uuid4()
     prefix = document_prefix(identity.company_id, document_id)
     stored = await _store(gateway, prefix, file)
-    try:
-        existing = await gateway.ingest.call(
-            "GET", f"/internal/documents/by-hash/{stored.sha256}", token=identity.token
-        )
-    except Problem as problem:
-        if problem.status != 404:
-            await gateway.blobs.delete_prefix(prefix)
-            raise
-    else:
-        await gateway.blobs.delete_prefix(prefix)
-        raise Problem(
-            409,
-            "duplicate-document",
-            f"This file has the same content as «{existing['title']}», already in your library.",
-            document_id=existing["id"],
-        )
-
+    await _refuse_duplicate(gateway, identity, stored, prefix, document_id)
     payload = DocumentUploadedV1(
         document_id=document_id,
         title=title,
@@ -135,15 +167,55 @@ async def upload(
         _manifest_key(identity.company_id, document_id),
         {**payload.model_dump(mode="json"), "created_at": datetime.now(UTC).isoformat()},
     )
-    try:
-        await publish_event(gateway.broker, DocumentUploaded.new(identity.company_id, payload))
-    except Exception as exc:
-        logger.exception("could not publish document.uploaded")
-        await gateway.blobs.delete_prefix(prefix)
-        raise Problem(
-            503, "bus-unavailable", "The upload could not be queued; try again shortly."
-        ) from exc
+    await _publish(gateway, identity, payload, prefix)
     return DocumentAccepted(id=document_id, status="pending")
+
+
+async def upload_version(
+    gateway: Gateway,
+    identity: Identity,
+    document_id: UUID,
+    file: UploadFile,
+    *,
+    title: str | None,
+) -> DocumentAccepted:
+    """A new version of the document's content, under the same id. Answers keep using the
+    current version until the new one is fully indexed, then switch in one step."""
+    current = await read(gateway, identity, document_id)
+    if current["status"] in ("pending", "deleting"):
+        raise Problem(
+            409,
+            f"document-{current['status']}",
+            "The document cannot take a new version while it is "
+            + (
+                "being received; try again shortly."
+                if current["status"] == "pending"
+                else "being deleted."
+            ),
+        )
+    filename = clean_filename(file.filename)
+    title, tags, category = parse_metadata(
+        title or current["title"], current["tags"], current["category"], filename
+    )
+    # Each version's file under its own key: the current one stays readable meanwhile.
+    prefix = f"{document_prefix(identity.company_id, document_id)}/versions/{uuid4()}"
+    stored = await _store(gateway, prefix, file)
+    await _refuse_duplicate(gateway, identity, stored, prefix, document_id)
+    payload = DocumentUploadedV1(
+        document_id=document_id,
+        title=title,
+        filename=filename,
+        content_type=file.content_type or "application/octet-stream",
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        blob_key=stored.key,
+        uploaded_by=identity.user_id,
+        tags=tags,
+        category=category,
+        document_version=int(current.get("version", 1)) + 1,
+    )
+    await _publish(gateway, identity, payload, prefix)
+    return DocumentAccepted(id=document_id, status="pending", version=payload.document_version)
 
 
 async def read(gateway: Gateway, identity: Identity, document_id: UUID) -> Any:

@@ -56,6 +56,10 @@ class Document(Base):
     ocr_pages: Mapped[int | None] = mapped_column(Integer)
     char_count: Mapped[int | None] = mapped_column(Integer)
     chunk_count: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    """The latest uploaded version: status, progress, file and counts describe it."""
+    active_version: Mapped[int | None] = mapped_column(Integer)
+    """The version answers use (None until the first one is indexed)."""
     tags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     category: Mapped[str | None] = mapped_column(Text)
     duplicate_of: Mapped[UUID | None]

@@ -61,6 +61,7 @@ PROGRESS = {
     DocumentStatus.READY: 100,
 }
 PROCESSING_STATUSES = (DocumentStatus.EXTRACTING, DocumentStatus.CHUNKING, DocumentStatus.EMBEDDING)
+GONE_OR_GOING = (DocumentStatus.DELETING, DocumentStatus.DELETED)
 UNREADABLE = (
     "The file could not be read: it may be damaged, or use a variant of its format that is "
     "not supported. Try saving it again (or exporting it to PDF) and upload that copy."
@@ -129,36 +130,64 @@ async def _live_duplicate(session: AsyncSession, event: DocumentUploaded) -> Doc
 
 
 def _new_document(event: DocumentUploaded, status: DocumentStatus) -> Document:
+    document = Document(id=event.payload.document_id, company_id=event.company_id)
+    _start_version(document, event, status, version=event.payload.document_version)
+    return document
+
+
+def _start_version(
+    document: Document, event: DocumentUploaded, status: DocumentStatus, *, version: int
+) -> None:
+    """Points the row at the uploaded content: everything learned about an earlier version's
+    file goes; `active_version` stays, as answers keep using it until this one is indexed."""
     p = event.payload
-    return Document(
-        id=p.document_id,
-        company_id=event.company_id,
-        title=p.title,
-        filename=p.filename,
-        content_type=p.content_type,
-        size_bytes=p.size_bytes,
-        sha256=p.sha256,
-        blob_key=p.blob_key,
-        uploaded_by=p.uploaded_by,
-        tags=list(p.tags),
-        category=p.category,
-        status=status,
-        progress=PROGRESS.get(status, 0),
-        stage_timings={},
-    )
+    document.version = version
+    document.title = p.title
+    document.filename = p.filename
+    document.content_type = p.content_type
+    document.size_bytes = p.size_bytes
+    document.sha256 = p.sha256
+    document.blob_key = p.blob_key
+    document.uploaded_by = p.uploaded_by
+    document.tags = list(p.tags)
+    document.category = p.category
+    document.status = status
+    document.progress = PROGRESS.get(status, 0)
+    document.stage_timings = {}
+    for learned in (
+        "failure_reason",
+        "duplicate_of",
+        "detected_format",
+        "language",
+        "page_count",
+        "ocr_pages",
+        "char_count",
+        "chunk_count",
+        "ready_at",
+    ):
+        setattr(document, learned, None)
 
 
 async def _record_upload(session: AsyncSession, event: DocumentUploaded) -> Document:
-    """The document's row, created at its first stage; a live copy of the same content is
-    refused (the unique index settles a race between two uploads of it)."""
+    """The document's row at the upload's first stage: a new row, or, for a new version, the
+    existing row moved on to it. A live copy of the same content elsewhere is refused (the
+    unique index settles a race between two uploads of it)."""
     document = await session.get(Document, event.payload.document_id)
-    if document is not None:
-        return document
+    if document is not None and (
+        document.blob_key == event.payload.blob_key or document.status in GONE_OR_GOING
+    ):
+        return document  # this very upload, seen before; or the document is being deleted
     existing = await _live_duplicate(session, event)
     if existing is not None:
         raise DuplicateContent(existing)
-    document = _new_document(event, DocumentStatus.EXTRACTING)
-    session.add(document)
+    if document is None:
+        document = _new_document(event, DocumentStatus.EXTRACTING)
+        session.add(document)
+    else:
+        # Versions are numbered here, in the order ingest sees them: two new versions
+        # uploaded at once both get a number, the later one wins.
+        version = max(event.payload.document_version, document.version + 1)
+        _start_version(document, event, DocumentStatus.EXTRACTING, version=version)
     await session.flush()
     await add_to_outbox(session, outbox, status_event(document, event))
     return document
@@ -305,7 +334,7 @@ async def _advance(
 ) -> None:
     async with pipeline.database.transaction(event.company_id) as session:
         document = await session.get_one(Document, event.payload.document_id)
-        if document.status in (DocumentStatus.DELETING, DocumentStatus.DELETED):
+        if document.status in GONE_OR_GOING:
             raise ExtractionError("The document was deleted while it was being processed.")
         await _set_status(
             session, document, status, event, progress=progress, timings=timings, **fields
@@ -334,6 +363,7 @@ def batch_events(
                 chunk_count=len(chunks),
                 tags=list(document.tags),
                 category=document.category,
+                document_version=document.version,
                 chunks=[
                     EmbeddedChunk(
                         index=chunk.index,
@@ -358,7 +388,7 @@ async def _fail(pipeline: Pipeline, event: DocumentUploaded, reason: str) -> Non
         if not await record_processed(session, inbox, UPLOADS_CONSUMER, event):
             return
         document = await session.get_one(Document, event.payload.document_id)
-        if document.status in (DocumentStatus.DELETING, DocumentStatus.DELETED):
+        if document.status in GONE_OR_GOING:
             return
         await _set_status(session, document, DocumentStatus.FAILED, event, failure_reason=reason)
 
@@ -369,24 +399,35 @@ async def _record_duplicate(
     async with pipeline.database.transaction(event.company_id) as session:
         if not await record_processed(session, inbox, UPLOADS_CONSUMER, event):
             return
-        document = _new_document(event, DocumentStatus.FAILED)
+        document = await session.get(Document, event.payload.document_id)
+        if document is None:
+            document = _new_document(event, DocumentStatus.FAILED)
+            session.add(document)
+        else:  # a new version whose content another document already has
+            _start_version(document, event, DocumentStatus.FAILED, version=document.version + 1)
         document.duplicate_of = duplicate.existing_id
         document.failure_reason = (
             f"This file has the same content as «{duplicate.existing_title}» "
-            f"({duplicate.existing_id}), "
-            "which is already in your library."
+            f"({duplicate.existing_id}), which is already in your library."
         )
-        session.add(document)
         await session.flush()
         await add_to_outbox(session, outbox, status_event(document, event))
 
 
 async def mark_indexed(database: Database, event: DocumentIndexed) -> None:
+    """Query has indexed a version and switched answers to it: that is the active version,
+    and if it is the latest, the document is ready."""
+    indexed_version = event.payload.document_version
     async with database.transaction(event.company_id) as session:
         if not await record_processed(session, inbox, INDEXED_CONSUMER, event):
             return
         document = await session.get(Document, event.payload.document_id)
-        if document is None or document.status != DocumentStatus.INDEXING:
+        if document is None or document.status in GONE_OR_GOING:
+            return
+        if indexed_version > (document.active_version or 0):
+            document.active_version = indexed_version
+        if document.status != DocumentStatus.INDEXING or document.version != indexed_version:
+            await session.flush()
             return
         timings = dict(document.stage_timings)
         started = timings.pop("indexing_started_at", None)

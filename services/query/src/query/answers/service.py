@@ -10,6 +10,7 @@ from common.events import Citation, QuestionAnswered, QuestionAnsweredV1, Questi
 from query.answers import extractive
 from query.answers.models import Answer
 from query.db import inbox, outbox
+from query.index.service import search_active
 from query.index.store import VectorStore
 from query.settings import QuerySettings
 
@@ -28,7 +29,9 @@ class Answerer:
         settings = self.settings
         question = event.payload.question
         question_vector = (await self.embedder.embed_async([question]))[0]
-        chunks = await self.store.search(
+        chunks = await search_active(
+            self.database,
+            self.store,
             event.company_id,
             question_vector.tolist(),
             limit=settings.retrieval_limit,

@@ -8,11 +8,13 @@ from query.db import Base
 
 
 class IndexedBatch(Base):
-    """Which of a document's chunk batches are in the index; all of them makes it indexed."""
+    """Which of a document version's chunk batches are in the index; all of them makes that
+    version indexed."""
 
     __tablename__ = "indexed_batches"
 
     document_id: Mapped[UUID] = mapped_column(primary_key=True)
+    document_version: Mapped[int] = mapped_column(primary_key=True, default=1)
     batch_index: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[UUID]
     batch_count: Mapped[int]
@@ -28,3 +30,18 @@ class DeletedDocument(Base):
     document_id: Mapped[UUID] = mapped_column(primary_key=True)
     company_id: Mapped[UUID]
     deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ActiveDocument(Base):
+    """The version of a document that answers use. Searches keep only hits of this version,
+    so switching to a new one is this row's update: no answer sees both versions, or neither.
+    No row: nothing of the document may be cited (not yet fully indexed, or deleted)."""
+
+    __tablename__ = "active_documents"
+
+    document_id: Mapped[UUID] = mapped_column(primary_key=True)
+    company_id: Mapped[UUID]
+    version: Mapped[int]
+    activated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

@@ -10,7 +10,8 @@ from qdrant_client import AsyncQdrantClient, models
 from common.events import DocumentChunksEmbeddedV1
 from query.settings import QuerySettings
 
-# Point ids derive from (document, chunk index): a re-delivered batch overwrites itself.
+# Point ids derive from (document, version, chunk index): a re-delivered batch overwrites
+# itself, and a new version's points sit beside the old ones until answers switch to it.
 POINT_NAMESPACE = uuid.UUID("6f1d4a52-9b7e-4c1e-8a43-2f0c3b5d7e91")
 
 
@@ -18,8 +19,16 @@ def collection_name(company_id: UUID) -> str:
     return f"company_{company_id.hex}"
 
 
-def point_id(document_id: UUID, chunk_index: int) -> str:
-    return str(uuid.uuid5(POINT_NAMESPACE, f"{document_id}:{chunk_index}"))
+def point_id(document_id: UUID, chunk_index: int, version: int = 1) -> str:
+    # Version 1 keeps the id it had before documents had versions.
+    name = (
+        f"{document_id}:{chunk_index}" if version == 1 else f"{document_id}:{version}:{chunk_index}"
+    )
+    return str(uuid.uuid5(POINT_NAMESPACE, name))
+
+
+def _document(document_id: UUID) -> models.FieldCondition:
+    return models.FieldCondition(key="document_id", match=models.MatchValue(value=str(document_id)))
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class RetrievedChunk:
     chunk_index: int
     text: str
     score: float
+    version: int = 1
     page: int | None = None
     section: str | None = None
 
@@ -62,6 +72,9 @@ class VectorStore:
                 await self.client.create_payload_index(
                     name, "document_id", field_schema=models.PayloadSchemaType.KEYWORD
                 )
+                await self.client.create_payload_index(
+                    name, "version", field_schema=models.PayloadSchemaType.INTEGER
+                )
         return name
 
     async def upsert_chunks(self, company_id: UUID, batch: DocumentChunksEmbeddedV1) -> None:
@@ -70,11 +83,12 @@ class VectorStore:
             name,
             points=[
                 models.PointStruct(
-                    id=point_id(batch.document_id, chunk.index),
+                    id=point_id(batch.document_id, chunk.index, batch.document_version),
                     vector=chunk.vector,
                     payload={
                         "company_id": str(company_id),
                         "document_id": str(batch.document_id),
+                        "version": batch.document_version,
                         "title": batch.title,
                         "chunk_index": chunk.index,
                         "text": chunk.text,
@@ -92,21 +106,25 @@ class VectorStore:
         )
 
     async def delete_document(self, company_id: UUID, document_id: UUID) -> None:
+        """Every point of the document, whatever its version."""
+        await self._delete(company_id, models.Filter(must=[_document(document_id)]))
+
+    async def delete_versions_before(
+        self, company_id: UUID, document_id: UUID, version: int
+    ) -> None:
+        """The points of the document's earlier versions (those from before versions existed
+        have no version: they go too)."""
+        newer = models.FieldCondition(key="version", range=models.Range(gte=version))
+        await self._delete(
+            company_id, models.Filter(must=[_document(document_id)], must_not=[newer])
+        )
+
+    async def _delete(self, company_id: UUID, selection: models.Filter) -> None:
         name = collection_name(company_id)
         if not await self.client.collection_exists(name):
             return
         await self.client.delete(
-            name,
-            points_selector=models.FilterSelector(
-                filter=models.Filter(
-                    must=[
-                        models.FieldCondition(
-                            key="document_id", match=models.MatchValue(value=str(document_id))
-                        )
-                    ]
-                )
-            ),
-            wait=True,
+            name, points_selector=models.FilterSelector(filter=selection), wait=True
         )
 
     async def search(
@@ -132,6 +150,7 @@ class VectorStore:
                     chunk_index=int(payload.get("chunk_index", 0)),
                     text=str(payload.get("text", "")),
                     score=float(point.score),
+                    version=int(payload.get("version", 1)),
                     page=payload.get("page"),
                     section=payload.get("section"),
                 )
