@@ -28,6 +28,11 @@ class IngestSettings(ServiceSettings):
     ocr_timeout_seconds: float = Field(default=120.0, gt=0)
     """Per page or image."""
 
+    extraction_memory_mib: int = Field(default=2048, ge=256)
+    """Address space the process that reads one document may take; past it, the document fails."""
+    extraction_timeout_seconds: float = Field(default=900.0, gt=0)
+    """Time to read one document, OCR included; past it, the document fails."""
+
     def extraction_limits(self) -> ExtractionLimits:
         return ExtractionLimits(
             max_pages=self.max_pages,
