@@ -50,6 +50,11 @@ def ask(api: httpx.Client, account: Account, question: str) -> dict[str, object]
     return body
 
 
+def cited_titles(api: httpx.Client, account: Account, question: str, document_id: str) -> set[str]:
+    citations: list[dict[str, str]] = ask(api, account, question)["citations"]  # type: ignore[assignment]
+    return {c["title"] for c in citations if c["document_id"] == document_id}
+
+
 def test_a_word_file_is_answered_with_its_section(api: httpx.Client) -> None:
     account = signup(api, "Épsilon Viajes")
     accepted = upload(
@@ -154,10 +159,15 @@ def test_metadata_can_change_and_a_deleted_document_is_never_cited(api: httpx.Cl
     )
     assert changed.status_code == 200, changed.text
     assert (changed.json()["title"], changed.json()["tags"]) == ("Aparcamiento", ["edificio"])
-    assert_problem(
-        api.patch(f"/v1/documents/{document_id}", headers=account.headers, json={"owner": "x"}),
-        422,
-    )
+    # The new title reaches the index through the bus: citations follow it shortly.
+    deadline = time.monotonic() + 30
+    while (titles := cited_titles(api, account, question, document_id)) != {"Aparcamiento"}:
+        assert time.monotonic() < deadline, titles
+        time.sleep(0.5)
+    for bad in ({"owner": "x"}, {"title": None}, {"tags": ["x" * 51]}):
+        assert_problem(
+            api.patch(f"/v1/documents/{document_id}", headers=account.headers, json=bad), 422
+        )
 
     stranger = signup(api, "Mu Intrusa")
     assert_problem(api.delete(f"/v1/documents/{document_id}", headers=stranger.headers), 404)

@@ -14,6 +14,8 @@ from common.events import (
     DocumentDeletedV1,
     DocumentIndexed,
     DocumentIndexedV1,
+    DocumentMetadataChanged,
+    DocumentMetadataChangedV1,
     DocumentPurged,
     DocumentPurgedV1,
     DocumentStatusChanged,
@@ -92,6 +94,15 @@ def every_event() -> list[tuple[Event, UUID]]:
                 COMPANY,
                 DocumentStatusChangedV1(
                     document_id=ENTITY, status="failed", progress=40, failure_reason="no text"
+                ),
+            ),
+            ENTITY,
+        ),
+        (
+            DocumentMetadataChanged.new(
+                COMPANY,
+                DocumentMetadataChangedV1(
+                    document_id=ENTITY, title="Handbook 2026", tags=["hr"], category="Policies"
                 ),
             ),
             ENTITY,

@@ -12,6 +12,7 @@ TABLES = {
     "active_documents": True,
     "answers": True,
     "deleted_documents": True,
+    "document_metadata": True,
     "inbox": True,
     "indexed_batches": True,
     "outbox": True,

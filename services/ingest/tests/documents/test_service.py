@@ -2,9 +2,11 @@
 and a real blob directory."""
 
 import hashlib
+import io
 import uuid
 from uuid import UUID
 
+from PIL import Image
 from sqlalchemy import select
 
 from common.blobs import document_prefix
@@ -15,6 +17,7 @@ from common.events import (
     DocumentDeleted,
     DocumentIndexed,
     DocumentIndexedV1,
+    DocumentMetadataChanged,
     DocumentPurged,
     DocumentPurgedV1,
     DocumentStatusChanged,
@@ -168,6 +171,25 @@ class TestProcessUpload:
         seen = await statuses(pipeline.database, event.company_id, event.payload.document_id)
         assert seen[-1] == "failed"
 
+    async def test_a_file_too_big_to_read_fails_and_the_next_one_is_read(
+        self, pipeline: Pipeline
+    ) -> None:
+        # A blank 49-megapixel scan: small on disk, hundreds of MB once decoded for OCR.
+        image = Image.new("RGB", (7000, 7000), "white")
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        pipeline.settings = pipeline.settings.model_copy(update={"extraction_memory_mib": 400})
+        bomb = await uploaded(pipeline, buffer.getvalue())
+        await service.process_upload(pipeline, bomb)
+        found = await stored(pipeline.database, bomb.company_id, bomb.payload.document_id)
+        assert found.status == DocumentStatus.FAILED
+        assert "more memory" in (found.failure_reason or "")
+
+        following = await uploaded(pipeline, unique_text(), company_id=bomb.company_id)
+        await service.process_upload(pipeline, following)
+        found = await stored(pipeline.database, bomb.company_id, following.payload.document_id)
+        assert found.status == DocumentStatus.INDEXING
+
     async def test_a_missing_blob_fails_with_a_reason(self, pipeline: Pipeline) -> None:
         event = await uploaded(pipeline, unique_text())
         (pipeline.blobs.root / event.payload.blob_key).unlink()
@@ -274,6 +296,11 @@ class TestDeletion:
             assert await service.request_deletion(session, company_id, uuid.uuid4()) is None
 
 
+async def metadata_changes(database: Database, company_id: UUID) -> list[DocumentMetadataChanged]:
+    events = await outbox_events(database, company_id)
+    return [e for e in events if isinstance(e, DocumentMetadataChanged)]
+
+
 class TestUpdateMetadata:
     async def test_title_tags_and_category_change(self, pipeline: Pipeline) -> None:
         upload = await uploaded(pipeline, unique_text())
@@ -290,6 +317,28 @@ class TestUpdateMetadata:
             assert DocumentOut.model_validate(changed).title == "Normas 2026"
         found = await stored(pipeline.database, company_id, document_id)
         assert (found.title, found.tags, found.category) == ("Normas 2026", ["a", "b"], None)
+
+    async def test_a_change_is_announced_with_the_whole_metadata(self, pipeline: Pipeline) -> None:
+        upload = await uploaded(pipeline, unique_text(), tags=["a"])
+        await service.process_upload(pipeline, upload)
+        company_id, document_id = upload.company_id, upload.payload.document_id
+        async with pipeline.database.transaction(company_id) as session:
+            await service.update_metadata(
+                session, company_id, document_id, changes={"title": "Normas 2026"}
+            )
+            # Changing nothing announces nothing.
+            await service.update_metadata(
+                session, company_id, document_id, changes={"title": "Normas 2026", "tags": ["a"]}
+            )
+
+        [announced] = await metadata_changes(pipeline.database, company_id)
+        assert announced.key() == str(document_id)
+        assert announced.payload.model_dump() == {
+            "document_id": document_id,
+            "title": "Normas 2026",
+            "tags": ["a"],
+            "category": "rrhh",
+        }
 
 
 class TestVersions:
@@ -330,6 +379,19 @@ class TestVersions:
         await service.mark_indexed(pipeline.database, indexed(second))
         found = await stored(pipeline.database, company_id, document_id)
         assert (found.version, found.active_version, found.status) == (2, 2, "ready")
+        assert await metadata_changes(pipeline.database, company_id) == []
+
+    async def test_a_new_version_under_a_new_title_announces_it(self, pipeline: Pipeline) -> None:
+        first = await self.ready_document(pipeline)
+        second = await self.new_version(pipeline, first, unique_text())
+        retitled = second.payload.model_copy(update={"title": "Normas 2026"})
+        await service.process_upload(pipeline, second.model_copy(update={"payload": retitled}))
+
+        [announced] = await metadata_changes(pipeline.database, first.company_id)
+        assert (announced.payload.document_id, announced.payload.title) == (
+            first.payload.document_id,
+            "Normas 2026",
+        )
 
     async def test_a_failed_new_version_keeps_the_old_one_active(self, pipeline: Pipeline) -> None:
         first = await self.ready_document(pipeline)

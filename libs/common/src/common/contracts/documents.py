@@ -72,6 +72,14 @@ class DocumentUpdate(BaseModel):
     title: Title | None = None
     tags: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
     category: Category | None = None
+    """null clears the category; a title and the tags cannot be null (use [] for no tags)."""
+
+    @field_validator("title", "tags", mode="before")
+    @classmethod
+    def not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
 
 
 class DocumentPage(BaseModel):

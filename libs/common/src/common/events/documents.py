@@ -110,6 +110,29 @@ class DocumentStatusChanged(Event):
         return str(self.payload.document_id)
 
 
+class DocumentMetadataChangedV1(Payload):
+    """The whole of what people call the document and how they file it, as of the change:
+    the latest change alone is the truth, whatever came before it."""
+
+    document_id: UUID
+    title: str
+    tags: list[str] = Field(default_factory=list)
+    category: str | None = None
+
+
+class DocumentMetadataChanged(Event):
+    """A document's title, tags or category changed: what its citations show and filters use.
+    `occurred_at` orders the changes, so a late older one never overwrites a newer one."""
+
+    topic: ClassVar[str] = "documents.metadata"
+    type: Literal["document.metadata_changed"] = "document.metadata_changed"
+    version: Literal[1] = 1
+    payload: DocumentMetadataChangedV1
+
+    def key(self) -> str:
+        return str(self.payload.document_id)
+
+
 class DocumentDeletedV1(Payload):
     document_id: UUID
     blob_prefix: str

@@ -4,7 +4,8 @@ query reports them indexed; or failed with a reason a person can act on. Deletin
 query to purge its vectors; the file goes with it.
 
 Every status change is committed with a `document.status_changed` event in the outbox, so
-whoever follows the document live sees exactly what the database holds.
+whoever follows the document live sees exactly what the database holds. Likewise a change of
+its title, tags or category, with a `document.metadata_changed` event, for query's citations.
 """
 
 import logging
@@ -29,6 +30,8 @@ from common.events import (
     DocumentDeleted,
     DocumentDeletedV1,
     DocumentIndexed,
+    DocumentMetadataChanged,
+    DocumentMetadataChangedV1,
     DocumentPurged,
     DocumentStatusChanged,
     DocumentStatusChangedV1,
@@ -40,6 +43,7 @@ from ingest.chunking import Chunk, HuggingFaceTokenizer, chunk_document
 from ingest.db import inbox, outbox
 from ingest.documents.models import GONE_STATUSES, LIVE_STATUSES, Document, DocumentStatus
 from ingest.extraction import ExtractionError, extract_document
+from ingest.extraction.isolated import ExtractionCrashed, run_isolated
 from ingest.extraction.language import detect_language
 from ingest.extraction.model import ExtractedDocument
 from ingest.settings import IngestSettings
@@ -96,6 +100,30 @@ def status_event(document: Document, cause: Event | None = None) -> DocumentStat
         ),
         cause=cause,
     )
+
+
+def _metadata(document: Document) -> DocumentMetadataChangedV1:
+    return DocumentMetadataChangedV1(
+        document_id=document.id,
+        title=document.title,
+        tags=list(document.tags),
+        category=document.category,
+    )
+
+
+async def _announce_metadata(
+    session: AsyncSession,
+    document: Document,
+    before: DocumentMetadataChangedV1,
+    cause: Event | None,
+) -> None:
+    """Query keeps its own copy of the title, tags and category for citations and filters:
+    every change of them is announced in the transaction that makes it, however it is made."""
+    after = _metadata(document)
+    if after != before:
+        await add_to_outbox(
+            session, outbox, DocumentMetadataChanged.new(document.company_id, after, cause=cause)
+        )
 
 
 async def _set_status(
@@ -184,10 +212,12 @@ async def _record_upload(session: AsyncSession, event: DocumentUploaded) -> Docu
         document = _new_document(event, DocumentStatus.EXTRACTING)
         session.add(document)
     else:
+        before = _metadata(document)
         # Versions are numbered here, in the order ingest sees them: two new versions
         # uploaded at once both get a number, the later one wins.
         version = max(event.payload.document_version, document.version + 1)
         _start_version(document, event, DocumentStatus.EXTRACTING, version=version)
+        await _announce_metadata(session, document, before, event)
     await session.flush()
     await add_to_outbox(session, outbox, status_event(document, event))
     return document
@@ -224,14 +254,18 @@ async def _run_stages(pipeline: Pipeline, event: DocumentUploaded) -> None:
     started = time.perf_counter()
     raw = await pipeline.blobs.read_bytes(event.payload.blob_key)
     try:
-        extracted = await anyio.to_thread.run_sync(
-            extract_document, raw, settings.extraction_limits()
+        extracted = await run_isolated(
+            extract_document,
+            raw,
+            settings.extraction_limits(),
+            memory_bytes=settings.extraction_memory_mib * 1024 * 1024,
+            timeout_seconds=settings.extraction_timeout_seconds,
         )
-    except (ExtractionError, MemoryError):
-        raise
-    except Exception as exc:
+    except ExtractionCrashed as exc:
         # A format library choking on a hostile or broken file is the file's failure, not ours.
-        logger.warning("extraction crashed", extra={"document_id": str(document_id)}, exc_info=True)
+        logger.warning(
+            "extraction crashed", extra={"document_id": str(document_id), "error": str(exc)}
+        )
         raise ExtractionError(UNREADABLE) from exc
     language = await anyio.to_thread.run_sync(detect_language, extracted.text)
     await _advance(
@@ -404,7 +438,9 @@ async def _record_duplicate(
             document = _new_document(event, DocumentStatus.FAILED)
             session.add(document)
         else:  # a new version whose content another document already has
+            before = _metadata(document)
             _start_version(document, event, DocumentStatus.FAILED, version=document.version + 1)
+            await _announce_metadata(session, document, before, event)
         document.duplicate_of = duplicate.existing_id
         document.failure_reason = (
             f"This file has the same content as «{duplicate.existing_title}» "
@@ -528,7 +564,9 @@ async def update_metadata(
     document = await get_document(session, company_id, document_id)
     if document is None or document.status == DocumentStatus.DELETING:
         return None
+    before = _metadata(document)
     for name, value in changes.items():
         setattr(document, name, value)
     await session.flush()
+    await _announce_metadata(session, document, before, None)
     return document

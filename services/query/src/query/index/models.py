@@ -1,7 +1,8 @@
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import DateTime, func
+from sqlalchemy import DateTime, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from query.db import Base
@@ -43,5 +44,23 @@ class ActiveDocument(Base):
     company_id: Mapped[UUID]
     version: Mapped[int]
     activated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class DocumentMetadata(Base):
+    """A document's title, tags and category as of its latest change in ingest: they win over
+    what its chunks were embedded with, which may be older. `changed_at` is the change's own
+    time (its event's), so a change that arrives late never overwrites a newer one."""
+
+    __tablename__ = "document_metadata"
+
+    document_id: Mapped[UUID] = mapped_column(primary_key=True)
+    company_id: Mapped[UUID]
+    title: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    category: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

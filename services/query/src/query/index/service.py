@@ -1,5 +1,7 @@
-"""Indexing embedded chunks into the company's collection."""
+"""Indexing embedded chunks into the company's collection, and keeping what their points say
+of their document (title, tags, category) up to date."""
 
+from dataclasses import replace
 from uuid import UUID
 
 from sqlalchemy import delete, func, select
@@ -14,16 +16,18 @@ from common.events import (
     DocumentDeleted,
     DocumentIndexed,
     DocumentIndexedV1,
+    DocumentMetadataChanged,
     DocumentPurged,
     DocumentPurgedV1,
 )
 from query.db import inbox, outbox
-from query.index.models import ActiveDocument, DeletedDocument, IndexedBatch
-from query.index.store import RetrievedChunk, VectorStore
+from query.index.models import ActiveDocument, DeletedDocument, DocumentMetadata, IndexedBatch
+from query.index.store import Metadata, RetrievedChunk, VectorStore
 
 CHUNKS_CONSUMER = "query.documents-chunks"
 DELETIONS_CONSUMER = "query.documents-deleted"
 COMPANIES_CONSUMER = "query.companies-created"
+METADATA_CONSUMER = "query.documents-metadata"
 SEARCH_OVERFETCH = 3
 """Hits fetched per hit wanted: room for the hits of versions being replaced, which drop."""
 
@@ -42,12 +46,16 @@ async def index_batch(
     The upsert happens before the transaction: if the commit fails, re-delivery upserts the
     same deterministic point ids again. A document's batches share a key, so they arrive in
     order on one partition and the 'all batches in' check cannot race.
+
+    The points take the document's latest recorded metadata rather than the batch's, which
+    may be older; a change recorded while they were written is written into them again.
     """
     batch = event.payload
     async with database.transaction(event.company_id) as session:
         if await already_processed(session, inbox, CHUNKS_CONSUMER, event.id):
             return
-    await store.upsert_chunks(event.company_id, batch)
+        metadata = await _metadata(session, event.company_id, batch.document_id)
+    await store.upsert_chunks(event.company_id, batch, metadata)
     async with database.transaction(event.company_id) as session:
         if not await record_processed(session, inbox, CHUNKS_CONSUMER, event):
             return
@@ -56,6 +64,9 @@ async def index_batch(
             # Deleted while this batch was on its way: take back what was just written.
             await store.delete_document(event.company_id, batch.document_id)
             return
+        latest = await _metadata(session, event.company_id, batch.document_id)
+        if latest is not None and latest != metadata:
+            await store.set_metadata(event.company_id, batch.document_id, latest)
         if not await _record_batch(session, event) or not await _version_complete(session, event):
             return
         active = await _activate(session, event)
@@ -144,6 +155,71 @@ async def _activate(session: AsyncSession, event: DocumentChunksEmbedded) -> int
     return int(active or batch.document_version)
 
 
+async def change_metadata(
+    database: Database, store: VectorStore, event: DocumentMetadataChanged
+) -> None:
+    """Records the document's new title, tags and category unless a later change is recorded
+    already, then writes the latest into every point of the document.
+
+    The points are written after the commit, and a batch being indexed reads the record after
+    writing its points (under the document's lock): whichever comes second brings them up to
+    date. The inbox is written last, so a failed write to the index is retried.
+    """
+    document_id = event.payload.document_id
+    async with database.transaction(event.company_id) as session:
+        if await already_processed(session, inbox, METADATA_CONSUMER, event.id):
+            return
+        latest = await _record_metadata(session, event)
+    if latest is not None:
+        await store.set_metadata(event.company_id, document_id, latest)
+    async with database.transaction(event.company_id) as session:
+        await record_processed(session, inbox, METADATA_CONSUMER, event)
+
+
+async def _record_metadata(
+    session: AsyncSession, event: DocumentMetadataChanged
+) -> Metadata | None:
+    """The document's metadata once this change is recorded: the change's own, or a later one
+    recorded before it. None for a deleted document: nothing of it is kept."""
+    change = event.payload
+    await _lock_document(session, change.document_id)
+    if await session.get(DeletedDocument, change.document_id) is not None:
+        return None
+    statement = insert(DocumentMetadata).values(
+        document_id=change.document_id,
+        company_id=event.company_id,
+        title=change.title,
+        tags=change.tags,
+        category=change.category,
+        changed_at=event.occurred_at,
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[DocumentMetadata.document_id],
+            set_={
+                "title": statement.excluded.title,
+                "tags": statement.excluded.tags,
+                "category": statement.excluded.category,
+                "changed_at": statement.excluded.changed_at,
+                "recorded_at": func.now(),
+            },
+            where=DocumentMetadata.changed_at < statement.excluded.changed_at,
+        )
+    )
+    return await _metadata(session, event.company_id, change.document_id)
+
+
+async def _metadata(session: AsyncSession, company_id: UUID, document_id: UUID) -> Metadata | None:
+    """The document's latest recorded metadata; None while it was never changed."""
+    row = await session.scalar(
+        select(DocumentMetadata).where(
+            DocumentMetadata.company_id == company_id,
+            DocumentMetadata.document_id == document_id,
+        )
+    )
+    return None if row is None else Metadata(row.title, tuple(row.tags), row.category)
+
+
 async def search_active(
     database: Database,
     store: VectorStore,
@@ -159,6 +235,9 @@ async def search_active(
     deleted only after another version is active, so whichever side of a switch the read
     falls on, the hits hold that side's version. Hits of other versions are dropped, so a
     few more are fetched than asked for.
+
+    Each hit is titled with its document's latest recorded title, which its point's payload
+    may not carry yet (a rename whose write into the index failed and is being retried).
     """
     hits = await store.search(
         company_id, vector, limit=limit * SEARCH_OVERFETCH, min_score=min_score
@@ -167,13 +246,24 @@ async def search_active(
         return []
     async with database.transaction(company_id) as session:
         rows = await session.execute(
-            select(ActiveDocument.document_id, ActiveDocument.version).where(
+            select(ActiveDocument.document_id, ActiveDocument.version, DocumentMetadata.title)
+            .outerjoin(DocumentMetadata, DocumentMetadata.document_id == ActiveDocument.document_id)
+            .where(
                 ActiveDocument.company_id == company_id,
                 ActiveDocument.document_id.in_({hit.document_id for hit in hits}),
             )
         )
-        active: dict[UUID, int] = {document_id: version for document_id, version in rows}
-    return [hit for hit in hits if active.get(hit.document_id) == hit.version][:limit]
+        active: dict[UUID, int] = {}
+        titles: dict[UUID, str] = {}
+        for document_id, version, title in rows:
+            active[document_id] = version
+            if title is not None:
+                titles[document_id] = title
+    return [
+        replace(hit, title=titles.get(hit.document_id, hit.title))
+        for hit in hits
+        if active.get(hit.document_id) == hit.version
+    ][:limit]
 
 
 async def purge_document(database: Database, store: VectorStore, event: DocumentDeleted) -> None:
@@ -200,12 +290,12 @@ async def purge_document(database: Database, store: VectorStore, event: Document
     async with database.transaction(event.company_id) as session:
         if not await record_processed(session, inbox, DELETIONS_CONSUMER, event):
             return
-        await session.execute(
-            delete(IndexedBatch).where(
-                IndexedBatch.company_id == event.company_id,
-                IndexedBatch.document_id == document_id,
+        for kept in (IndexedBatch, DocumentMetadata):
+            await session.execute(
+                delete(kept).where(
+                    kept.company_id == event.company_id, kept.document_id == document_id
+                )
             )
-        )
         await add_to_outbox(
             session,
             outbox,

@@ -32,6 +32,19 @@ def _document(document_id: UUID) -> models.FieldCondition:
 
 
 @dataclass(frozen=True)
+class Metadata:
+    """What people call a document and how they file it: every point of the document carries
+    them, for citations and filters."""
+
+    title: str
+    tags: tuple[str, ...] = ()
+    category: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return {"title": self.title, "tags": list(self.tags), "category": self.category}
+
+
+@dataclass(frozen=True)
 class RetrievedChunk:
     document_id: UUID
     title: str
@@ -77,8 +90,12 @@ class VectorStore:
                 )
         return name
 
-    async def upsert_chunks(self, company_id: UUID, batch: DocumentChunksEmbeddedV1) -> None:
+    async def upsert_chunks(
+        self, company_id: UUID, batch: DocumentChunksEmbeddedV1, metadata: Metadata | None = None
+    ) -> None:
+        """`metadata`, when given, is a later change than the one the batch was embedded with."""
         name = await self.ensure_collection(company_id)
+        labels = (metadata or Metadata(batch.title, tuple(batch.tags), batch.category)).payload()
         await self.client.upsert(
             name,
             points=[
@@ -89,15 +106,13 @@ class VectorStore:
                         "company_id": str(company_id),
                         "document_id": str(batch.document_id),
                         "version": batch.document_version,
-                        "title": batch.title,
                         "chunk_index": chunk.index,
                         "text": chunk.text,
                         "char_start": chunk.char_start,
                         "char_end": chunk.char_end,
                         "page": chunk.page,
                         "section": chunk.section,
-                        "tags": batch.tags,
-                        "category": batch.category,
+                        **labels,
                     },
                 )
                 for chunk in batch.chunks
@@ -119,9 +134,25 @@ class VectorStore:
             company_id, models.Filter(must=[_document(document_id)], must_not=[newer])
         )
 
-    async def _delete(self, company_id: UUID, selection: models.Filter) -> None:
+    async def set_metadata(self, company_id: UUID, document_id: UUID, metadata: Metadata) -> None:
+        """Every point of the document, whatever its version, takes the metadata."""
+        name = await self._existing_collection(company_id)
+        if name is None:
+            return
+        await self.client.set_payload(
+            name,
+            payload=metadata.payload(),
+            points=models.Filter(must=[_document(document_id)]),
+            wait=True,
+        )
+
+    async def _existing_collection(self, company_id: UUID) -> str | None:
         name = collection_name(company_id)
-        if not await self.client.collection_exists(name):
+        return name if await self.client.collection_exists(name) else None
+
+    async def _delete(self, company_id: UUID, selection: models.Filter) -> None:
+        name = await self._existing_collection(company_id)
+        if name is None:
             return
         await self.client.delete(
             name, points_selector=models.FilterSelector(filter=selection), wait=True
@@ -132,8 +163,8 @@ class VectorStore:
     ) -> list[RetrievedChunk]:
         """The company's best chunks. The collection comes from the verified company id only,
         and every hit's payload is checked again before it is used."""
-        name = collection_name(company_id)
-        if not await self.client.collection_exists(name):
+        name = await self._existing_collection(company_id)
+        if name is None:
             return []
         result = await self.client.query_points(
             name, query=vector, limit=limit, with_payload=True, score_threshold=min_score
