@@ -134,6 +134,37 @@ async def _publish(
         ) from exc
 
 
+async def _receive(
+    gateway: Gateway,
+    identity: Identity,
+    file: UploadFile,
+    prefix: str,
+    document_id: UUID,
+    *,
+    title: str,
+    tags: list[str],
+    category: str | None,
+    version: int = 1,
+) -> DocumentUploadedV1:
+    """Stores the file under `prefix`, refuses what the platform cannot take, and describes
+    the upload for ingest."""
+    stored = await _store(gateway, prefix, file)
+    await _refuse_duplicate(gateway, identity, stored, prefix, document_id)
+    return DocumentUploadedV1(
+        document_id=document_id,
+        title=title,
+        filename=clean_filename(file.filename),
+        content_type=file.content_type or "application/octet-stream",
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        blob_key=stored.key,
+        uploaded_by=identity.user_id,
+        tags=tags,
+        category=category,
+        document_version=version,
+    )
+
+
 async def upload(
     gateway: Gateway,
     identity: Identity,
@@ -148,19 +179,8 @@ async def upload(
 
     document_id = uuid4()
     prefix = document_prefix(identity.company_id, document_id)
-    stored = await _store(gateway, prefix, file)
-    await _refuse_duplicate(gateway, identity, stored, prefix, document_id)
-    payload = DocumentUploadedV1(
-        document_id=document_id,
-        title=title,
-        filename=filename,
-        content_type=file.content_type or "application/octet-stream",
-        size_bytes=stored.size_bytes,
-        sha256=stored.sha256,
-        blob_key=stored.key,
-        uploaded_by=identity.user_id,
-        tags=tags,
-        category=category,
+    payload = await _receive(
+        gateway, identity, file, prefix, document_id, title=title, tags=tags, category=category
     )
     # Lets GET answer 'pending' before ingest has recorded the document.
     await gateway.blobs.put_json(
@@ -199,20 +219,16 @@ async def upload_version(
     )
     # Each version's file under its own key: the current one stays readable meanwhile.
     prefix = f"{document_prefix(identity.company_id, document_id)}/versions/{uuid4()}"
-    stored = await _store(gateway, prefix, file)
-    await _refuse_duplicate(gateway, identity, stored, prefix, document_id)
-    payload = DocumentUploadedV1(
-        document_id=document_id,
+    payload = await _receive(
+        gateway,
+        identity,
+        file,
+        prefix,
+        document_id,
         title=title,
-        filename=filename,
-        content_type=file.content_type or "application/octet-stream",
-        size_bytes=stored.size_bytes,
-        sha256=stored.sha256,
-        blob_key=stored.key,
-        uploaded_by=identity.user_id,
         tags=tags,
         category=category,
-        document_version=int(current.get("version", 1)) + 1,
+        version=int(current.get("version", 1)) + 1,
     )
     await _publish(gateway, identity, payload, prefix)
     return DocumentAccepted(id=document_id, status="pending", version=payload.document_version)
