@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 MEMBERS := libs/common libs/devstack services/tenants services/ingest services/query services/gateway
 SERVICE_SRC := libs/common/src libs/devstack/src services/tenants/src services/ingest/src services/query/src services/gateway/src
 
-.PHONY: install system-deps dev test lint format clean
+.PHONY: install system-deps dev bench-ingest test lint format clean
 
 # Debian packages: Tesseract for OCR at run time; DejaVu for the scans the tests render
 # (Pillow's built-in font has no accented letters). Installed only when missing.
@@ -34,10 +34,14 @@ $(VENV)/.installed: constraints.txt requirements-dev.txt $(addsuffix /pyproject.
 dev: install
 	$(PY) scripts/dev.py
 
+# Pipeline chunks/s against the bare model's on the same chunks; BENCH_ARGS="--documents 60".
+bench-ingest: install
+	$(PY) scripts/bench_ingest.py $(BENCH_ARGS)
+
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy $(SERVICE_SRC)
+	$(PY) -m mypy $(SERVICE_SRC) scripts
 
 test: lint
 	$(PY) -m pytest
