@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from uuid import uuid4
 
+import anyio
 import pytest
 
 from common.blobs import BlobTooLarge, LocalBlobStore, document_prefix
@@ -91,6 +92,18 @@ class TestJson:
         await store.put_json(key, {"version": 2})
 
         assert await store.get_json(key) == {"version": 2}
+
+    async def test_concurrent_writers_of_one_key_leave_one_whole_value(
+        self, store: LocalBlobStore
+    ) -> None:
+        key = "companies/c/manifest.json"
+        async with anyio.create_task_group() as group:
+            for n in range(40):
+                group.start_soon(store.put_json, key, {"writer": n, "pad": "x" * 50_000})
+        value = await store.get_json(key)
+        assert value is not None
+        assert value["writer"] in range(40)
+        assert [p.name for p in (store.root / "companies/c").iterdir()] == ["manifest.json"]
 
     async def test_get_json_of_a_missing_key_is_none(self, store: LocalBlobStore) -> None:
         assert await store.get_json("companies/c/documents/missing/meta.json") is None

@@ -72,9 +72,15 @@ class LocalBlobStore:
 
         def write() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(value, default=str))
-            os.replace(tmp, path)
+            # A temporary file of its own: two writers of one key never share one.
+            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".json-")
+            try:
+                with os.fdopen(fd, "w") as tmp:
+                    tmp.write(json.dumps(value, default=str))
+                os.replace(tmp_name, path)
+            except BaseException:
+                os.unlink(tmp_name)
+                raise
 
         await anyio.to_thread.run_sync(write)
 
