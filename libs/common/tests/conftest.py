@@ -1,4 +1,4 @@
-"""Fixtures of the kit's own tests: the real broker and the real database, never mocks.
+"""Fixtures of the kit's own tests, on the real parts: the local broker and PostgreSQL.
 
 Database tests connect as `ingest_app` (no table ownership, no BYPASSRLS); tables are made
 by `ingest_owner`, as a migration would make them.
