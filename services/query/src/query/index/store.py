@@ -61,6 +61,9 @@ class VectorStore:
         self.client = client
         self.dimension = dimension
         self.server = server
+        # Collections seen to exist. None is ever dropped, so this spares a round trip to
+        # Qdrant on every batch and every question.
+        self._collections: set[str] = set()
 
     @classmethod
     def from_settings(cls, settings: QuerySettings, dimension: int) -> "VectorStore":
@@ -73,8 +76,9 @@ class VectorStore:
         return cls(AsyncQdrantClient(path=str(settings.qdrant_path)), dimension, server=False)
 
     async def ensure_collection(self, company_id: UUID) -> str:
-        name = collection_name(company_id)
-        if not await self.client.collection_exists(name):
+        name = await self._existing_collection(company_id)
+        if name is None:
+            name = collection_name(company_id)
             await self.client.create_collection(
                 name,
                 vectors_config=models.VectorParams(
@@ -88,6 +92,7 @@ class VectorStore:
                 await self.client.create_payload_index(
                     name, "version", field_schema=models.PayloadSchemaType.INTEGER
                 )
+            self._collections.add(name)
         return name
 
     async def upsert_chunks(
@@ -148,7 +153,11 @@ class VectorStore:
 
     async def _existing_collection(self, company_id: UUID) -> str | None:
         name = collection_name(company_id)
-        return name if await self.client.collection_exists(name) else None
+        if name not in self._collections:
+            if not await self.client.collection_exists(name):
+                return None
+            self._collections.add(name)
+        return name
 
     async def _delete(self, company_id: UUID, selection: models.Filter) -> None:
         name = await self._existing_collection(company_id)
