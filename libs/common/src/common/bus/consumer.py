@@ -44,13 +44,15 @@ def dead_letter_topic(topic: str) -> str:
 def subscribe(
     broker: KafkaBroker | KafkaRouter,
     *,
-    topic: str,
     group_id: str,
     event_type: type[E],
     handler: Callable[[E], Awaitable[None]],
     retry: RetryPolicy = RetryPolicy(),
+    topic: str | None = None,
 ) -> None:
-    """Registers `handler` for `event_type` on `topic`, in consumer group `group_id`."""
+    """Registers `handler` for `event_type` on its topic (or `topic`), in consumer group
+    `group_id`."""
+    topic = topic or event_type.topic
 
     async def dead_letter(
         broker: KafkaBroker, message: KafkaMessage, reason: str, error: str

@@ -26,28 +26,24 @@ def register(broker: KafkaBroker, pipeline: service.Pipeline) -> None:
 
     subscribe(
         broker,
-        topic=DocumentUploaded.topic,
         group_id=service.UPLOADS_CONSUMER,
         event_type=DocumentUploaded,
         handler=on_uploaded,
     )
     subscribe(
         broker,
-        topic=DocumentIndexed.topic,
         group_id=service.INDEXED_CONSUMER,
         event_type=DocumentIndexed,
         handler=on_indexed,
     )
     subscribe(
         broker,
-        topic=DocumentDeleted.topic,
         group_id=service.DELETED_CONSUMER,
         event_type=DocumentDeleted,
         handler=on_deleted,
     )
     subscribe(
         broker,
-        topic=DocumentPurged.topic,
         group_id=service.PURGED_CONSUMER,
         event_type=DocumentPurged,
         handler=on_purged,

@@ -12,7 +12,6 @@ def register(broker: KafkaBroker, answerer: Answerer) -> None:
 
     subscribe(
         broker,
-        topic=QuestionAsked.topic,
         group_id=QUESTIONS_CONSUMER,
         event_type=QuestionAsked,
         handler=on_question,

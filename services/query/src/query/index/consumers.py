@@ -31,28 +31,24 @@ def register(broker: KafkaBroker, database: Database, store: VectorStore) -> Non
 
     subscribe(
         broker,
-        topic=DocumentDeleted.topic,
         group_id=service.DELETIONS_CONSUMER,
         event_type=DocumentDeleted,
         handler=on_deleted,
     )
     subscribe(
         broker,
-        topic=CompanyCreated.topic,
         group_id=service.COMPANIES_CONSUMER,
         event_type=CompanyCreated,
         handler=on_company_created,
     )
     subscribe(
         broker,
-        topic=DocumentChunksEmbedded.topic,
         group_id=service.CHUNKS_CONSUMER,
         event_type=DocumentChunksEmbedded,
         handler=on_chunks,
     )
     subscribe(
         broker,
-        topic=DocumentMetadataChanged.topic,
         group_id=service.METADATA_CONSUMER,
         event_type=DocumentMetadataChanged,
         handler=on_metadata_changed,
