@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 READ_SIZE = 1024 * 1024
 HEARTBEAT_SECONDS = 15.0
 FINAL_STATUSES = frozenset({"ready", "failed", "deleted"})
+VERSION_REFUSED = {
+    "pending": "The document is still being received; try its new version again shortly.",
+    "deleting": "The document is being deleted; it cannot take a new version.",
+}
 _UNSAFE_FILENAME = re.compile(r"[^\w.\- ]+")
 _TAGS = TypeAdapter(list[Tag])
 _TITLE = TypeAdapter(Title)
@@ -141,6 +145,7 @@ async def _receive(
     prefix: str,
     document_id: UUID,
     *,
+    filename: str,
     title: str,
     tags: list[str],
     category: str | None,
@@ -153,7 +158,7 @@ async def _receive(
     return DocumentUploadedV1(
         document_id=document_id,
         title=title,
-        filename=clean_filename(file.filename),
+        filename=filename,
         content_type=file.content_type or "application/octet-stream",
         size_bytes=stored.size_bytes,
         sha256=stored.sha256,
@@ -180,7 +185,15 @@ async def upload(
     document_id = uuid4()
     prefix = document_prefix(identity.company_id, document_id)
     payload = await _receive(
-        gateway, identity, file, prefix, document_id, title=title, tags=tags, category=category
+        gateway,
+        identity,
+        file,
+        prefix,
+        document_id,
+        filename=filename,
+        title=title,
+        tags=tags,
+        category=category,
     )
     # Lets GET answer 'pending' before ingest has recorded the document.
     await gateway.blobs.put_json(
@@ -202,17 +215,9 @@ async def upload_version(
     """A new version of the document's content, under the same id. Answers keep using the
     current version until the new one is fully indexed, then switch in one step."""
     current = await read(gateway, identity, document_id)
-    if current["status"] in ("pending", "deleting"):
-        raise Problem(
-            409,
-            f"document-{current['status']}",
-            "The document cannot take a new version while it is "
-            + (
-                "being received; try again shortly."
-                if current["status"] == "pending"
-                else "being deleted."
-            ),
-        )
+    busy = VERSION_REFUSED.get(current["status"])
+    if busy is not None:
+        raise Problem(409, f"document-{current['status']}", busy)
     filename = clean_filename(file.filename)
     title, tags, category = parse_metadata(
         title or current["title"], current["tags"], current["category"], filename
@@ -225,6 +230,7 @@ async def upload_version(
         file,
         prefix,
         document_id,
+        filename=filename,
         title=title,
         tags=tags,
         category=category,

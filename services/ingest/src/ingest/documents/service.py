@@ -463,7 +463,6 @@ async def mark_indexed(database: Database, event: DocumentIndexed) -> None:
         if indexed_version > (document.active_version or 0):
             document.active_version = indexed_version
         if document.status != DocumentStatus.INDEXING or document.version != indexed_version:
-            await session.flush()
             return
         timings = dict(document.stage_timings)
         started = timings.pop("indexing_started_at", None)
