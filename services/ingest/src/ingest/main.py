@@ -1,5 +1,6 @@
 """Builds the ingest process: its consumers and its internal API."""
 
+import anyio
 from fastapi import FastAPI
 
 from common.blobs import LocalBlobStore
@@ -17,6 +18,7 @@ from common.service_app import Runtime, create_service_app
 from ingest.db import outbox
 from ingest.documents import api, consumers
 from ingest.documents.service import Pipeline
+from ingest.extraction import isolated
 from ingest.settings import IngestSettings
 
 
@@ -31,6 +33,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             settings=settings,
         )
         consumers.register(runtime.broker, pipeline)
+        await anyio.to_thread.run_sync(isolated.start_server)
 
     return create_service_app(
         settings,

@@ -7,6 +7,7 @@ reason, while the consumer goes on with the next one.
 """
 
 import multiprocessing
+import multiprocessing.forkserver
 import resource
 import signal
 from collections.abc import Callable
@@ -36,6 +37,12 @@ CRASHED = (
     "The file could not be read: it made the reader fail. It may be damaged; try saving it "
     "again (or exporting it to PDF) and upload that copy."
 )
+
+
+def start_server() -> None:
+    """Starts the server children fork from, which imports the parsers: blocking, so call it
+    in a worker thread at start-up, and the first document does not wait for it."""
+    multiprocessing.forkserver.ensure_running()
 
 
 class ExtractionCrashed(Exception):
@@ -78,7 +85,7 @@ async def run_isolated(
     process = _CONTEXT.Process(
         target=_child, args=(send, memory_bytes, function, args), daemon=True
     )
-    process.start()
+    await anyio.to_thread.run_sync(process.start)  # a round trip to the fork server
     send.close()  # the child's end: EOF here once the child is gone
     try:
         with anyio.fail_after(timeout_seconds):
