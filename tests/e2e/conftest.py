@@ -7,17 +7,25 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devstack.pytest_plugin import ADMIN_DSN
+from devstack.pytest_plugin import ADMIN_DSN, fresh_database
 from devstack.stack import LocalStack, StackConfig
 
 
 @pytest.fixture(scope="session")
-def stack(test_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def stack_database() -> Iterator[str]:
+    """A database of the stack's own: its outbox relays would otherwise drain the outboxes
+    that the in-process service tests of the same run read."""
+    with fresh_database("kp_test_stack") as name:
+        yield name
+
+
+@pytest.fixture(scope="session")
+def stack(stack_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     workdir: Path = tmp_path_factory.mktemp("stack")
     stack = LocalStack(
         StackConfig(
             workdir=workdir,
-            database=test_database,
+            database=stack_database,
             admin_dsn=ADMIN_DSN,
             log_to_files=True,
             extra_env={"LOG_LEVEL": "INFO", "ANSWER_TIMEOUT_SECONDS": "60"},

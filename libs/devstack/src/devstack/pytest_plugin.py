@@ -5,6 +5,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -27,22 +28,29 @@ def kafka_bootstrap() -> Iterator[str]:
     broker.stop()
 
 
+@contextmanager
+def fresh_database(prefix: str) -> Iterator[str]:
+    """A database made for the caller, with every service's roles and schemas; dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    asyncio.run(prepare_database(ADMIN_DSN, name))
+    try:
+        yield name
+    finally:
+        asyncio.run(drop_database(ADMIN_DSN, name))
+
+
 @pytest.fixture(scope="session")
 def test_database() -> Iterator[str]:
-    name = f"kp_test_{uuid.uuid4().hex[:10]}"
-    asyncio.run(prepare_database(ADMIN_DSN, name))
-    yield name
-    asyncio.run(drop_database(ADMIN_DSN, name))
+    with fresh_database("kp_test") as name:
+        yield name
 
 
 @pytest.fixture
 def scratch_database() -> Iterator[str]:
     """A database of its own, for migration tests: dropping tables under the session's pooled
     connections would break the other tests."""
-    name = f"kp_test_migrations_{uuid.uuid4().hex[:8]}"
-    asyncio.run(prepare_database(ADMIN_DSN, name))
-    yield name
-    asyncio.run(drop_database(ADMIN_DSN, name))
+    with fresh_database("kp_test_migrations") as name:
+        yield name
 
 
 def forced_rls_tables(database: str, schema: str) -> dict[str, bool]:
