@@ -10,14 +10,16 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from common.auth import Role
 from common.contracts.accounts import SignupRequest
 from common.db import Database
 from common.db.alembic import upgrade
 from devstack.keys import ensure_signing_key
 from devstack.pytest_plugin import migrations_dir, service_database_urls
-from tenants.accounts import service
-from tenants.accounts.models import User
+from tenants.accounts import passwords, service
+from tenants.accounts.models import Company, User
 from tenants.main import create_app
+from tenants.plans import Plan
 from tenants.settings import TenantsSettings
 from tenants.state import TenantsState, attach_state, build_state
 
@@ -97,6 +99,32 @@ def make_owner(database: Database) -> Callable[..., Awaitable[User]]:
     """Signs up a company of its own through the service and returns its owner."""
 
     async def make_owner(**overrides: Any) -> User:
-        return await service.sign_up(database, SignupRequest(**signup_body(**overrides)))
+        return await service.sign_up(
+            database, SignupRequest(**signup_body(**overrides)), plan=Plan.STARTER
+        )
 
     return make_owner
+
+
+@pytest.fixture
+def make_member(database: Database) -> Callable[..., Awaitable[User]]:
+    """Adds a user with `role` to the owner's company, straight through the service (no
+    invitation); keyword arguments override the email and password."""
+
+    async def make_member(
+        owner: User, role: Role, *, email: str | None = None, password: str = PASSWORD
+    ) -> User:
+        password_hash = await passwords.hash_password(password)
+        async with database.transaction(owner.company_id) as session:
+            company = await session.get_one(Company, owner.company_id)
+            return await service.create_user(
+                session,
+                company,
+                email=email or f"{role.value}-{uuid4().hex[:12]}@example.com",
+                password_hash=password_hash,
+                first_name="Grace",
+                last_name="Hopper",
+                role=role,
+            )
+
+    return make_member

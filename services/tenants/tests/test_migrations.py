@@ -4,7 +4,19 @@ from devstack.pytest_plugin import forced_rls_tables, migrations_dir, service_da
 
 def test_downgrade_to_base_and_upgrade_again(scratch_database: str) -> None:
     owner_url = service_database_urls("tenants", scratch_database)["MIGRATION_DATABASE_URL"]
-    expected = {"companies": True, "users": True, "outbox": True}
+    expected = {
+        table: True
+        for table in (
+            "companies",
+            "users",
+            "outbox",
+            "invitations",
+            "refresh_tokens",
+            "api_keys",
+            "audit_logs",
+            "operators",
+        )
+    }
 
     upgrade(migrations_dir("tenants"), owner_url)
     assert forced_rls_tables(scratch_database, "tenants") == expected

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from typing import Annotated
+from uuid import uuid4
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -33,6 +34,16 @@ def gateway(request: Request) -> Gateway:
     return value
 
 
+def request_origin(request: Request) -> dict[str, str]:
+    """Where the request came from, forwarded to the services for their audit logs."""
+    origin = {"x-request-id": request.headers.get("x-request-id") or uuid4().hex}
+    if request.client:
+        origin["x-client-ip"] = request.client.host
+    if user_agent := request.headers.get("user-agent"):
+        origin["user-agent"] = user_agent
+    return origin
+
+
 def _verifier(request: Request) -> TokenVerifier:
     return gateway(request).verifier
 
@@ -50,3 +61,4 @@ async def _identity(
 
 CurrentGateway = Annotated[Gateway, Depends(gateway)]
 CurrentIdentity = Annotated[Identity, Depends(_identity)]
+CurrentOrigin = Annotated[dict[str, str], Depends(request_origin)]

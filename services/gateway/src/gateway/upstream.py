@@ -2,6 +2,7 @@
 are; an unreachable or failing service becomes a 503 problem, never a 500."""
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -24,8 +25,13 @@ class Upstream:
         token: str | None = None,
         json: Any = None,
         params: dict[str, Any] | None = None,
+        origin: Mapping[str, str] | None = None,
     ) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        """`origin`: the original request's client address, user agent and request id (see
+        gateway.dependencies.CurrentOrigin), for the service's audit log."""
+        headers = dict(origin or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         try:
             response = await self.client.request(
                 method, path, json=json, params=params, headers=headers

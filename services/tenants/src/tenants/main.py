@@ -6,7 +6,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from common.bus import create_broker, running_bus
-from common.events import CompanyCreated
+from common.events import (
+    CompanyCreated,
+    CompanyPlanChanged,
+    CompanySuspended,
+    UserJoined,
+)
 from common.health import health_router
 from common.problems import install_problem_handlers
 from tenants.accounts.api import router as accounts_router
@@ -27,7 +32,17 @@ def create_app(settings: TenantsSettings | None = None) -> FastAPI:
             async with running_bus(
                 settings,
                 create_broker(settings),
-                topics=[CompanyCreated.topic],
+                topics=sorted(
+                    {
+                        event.topic
+                        for event in (
+                            CompanyCreated,
+                            CompanyPlanChanged,
+                            CompanySuspended,
+                            UserJoined,
+                        )
+                    }
+                ),
                 outbox=(state.database, outbox),
             ):
                 yield

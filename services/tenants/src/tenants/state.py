@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import text
 
+from common.auth import TokenVerifier
 from common.db import Database
 from tenants.settings import TenantsSettings
 from tenants.tokens.service import TokenIssuer
@@ -16,8 +17,11 @@ from tenants.tokens.service import TokenIssuer
 
 @dataclass(frozen=True)
 class TenantsState:
+    settings: TenantsSettings
     database: Database
     tokens: TokenIssuer
+    # Verifies the tokens this service issued, with its own keys: no JWKS round trip.
+    verifier: TokenVerifier
 
     async def close(self) -> None:
         await self.database.dispose()
@@ -32,7 +36,12 @@ def build_state(settings: TenantsSettings) -> TenantsState:
         ttl_seconds=settings.access_token_ttl_seconds,
     )
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
-    return TenantsState(database=database, tokens=tokens)
+    verifier = TokenVerifier(
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+        jwks=tokens.jwks().model_dump(),
+    )
+    return TenantsState(settings=settings, database=database, tokens=tokens, verifier=verifier)
 
 
 def attach_state(app: FastAPI, state: TenantsState) -> None:
@@ -59,5 +68,10 @@ def _token_issuer(request: Request) -> TokenIssuer:
     return app_state(request.app).tokens
 
 
+def _settings(request: Request) -> TenantsSettings:
+    return app_state(request.app).settings
+
+
 DatabaseDep = Annotated[Database, Depends(_database)]
 TokenIssuerDep = Annotated[TokenIssuer, Depends(_token_issuer)]
+SettingsDep = Annotated[TenantsSettings, Depends(_settings)]

@@ -11,10 +11,12 @@ from common.db import Database
 from common.problems import PROBLEM_JSON, PROBLEM_TYPE_BASE
 from tenants.accounts.models import Company, User
 from tenants.accounts.service import slugify
+from tenants.plans import LIMITS
 from tenants.settings import TenantsSettings
 
 NewSignup = Callable[..., dict[str, Any]]
 MakeOwner = Callable[..., Awaitable[User]]
+MakeMember = Callable[..., Awaitable[User]]
 
 
 async def verifier_from_jwks_route(
@@ -62,7 +64,8 @@ class TestSignup:
             owner = await session.get_one(User, identity.user_id)
         assert company.name == "Acme Widgets"
         assert company.slug.startswith("acme-widgets")
-        assert (company.plan, company.status) == ("free", "active")
+        assert (company.plan, company.status) == (settings.signup_plan, "active")
+        assert company.monthly_message_limit == LIMITS[settings.signup_plan].monthly_message_limit
         assert owner.email == body["email"]
         assert owner.company_id == company.id
         assert owner.role == "owner"
@@ -221,14 +224,19 @@ class TestLogin:
         assert unknown_email.headers["content-type"] == wrong_password.headers["content-type"]
 
     async def test_an_inactive_user_is_401(
-        self, client: httpx.AsyncClient, database: Database, make_owner: MakeOwner
+        self,
+        client: httpx.AsyncClient,
+        database: Database,
+        make_owner: MakeOwner,
+        make_member: MakeMember,
     ) -> None:
-        owner = await make_owner(password="a-good-long-password")
+        owner = await make_owner()
+        member = await make_member(owner, Role.OPERADOR, password="a-good-long-password")
         async with database.transaction(owner.company_id) as session:
-            await session.execute(update(User).where(User.id == owner.id).values(is_active=False))
+            await session.execute(update(User).where(User.id == member.id).values(is_active=False))
 
         response = await client.post(
-            "/internal/login", json={"email": owner.email, "password": "a-good-long-password"}
+            "/internal/login", json={"email": member.email, "password": "a-good-long-password"}
         )
 
         assert_problem(response, 401, "invalid-credentials")

@@ -12,6 +12,7 @@ from common.events import CompanyCreated, decode_event
 from tenants.accounts import passwords, service
 from tenants.accounts.models import Company, User
 from tenants.db import outbox
+from tenants.plans import Plan
 
 NewSignup = Callable[..., dict[str, Any]]
 MakeOwner = Callable[..., Awaitable[User]]
@@ -87,7 +88,7 @@ class TestSignUp:
         body = new_signup(email=owner.email.upper())
 
         with pytest.raises(service.EmailTaken):
-            await service.sign_up(database, SignupRequest(**body))
+            await service.sign_up(database, SignupRequest(**body), plan=Plan.STARTER)
 
         # The refused company's slug is still free, so nothing of it was committed.
         accepted = await make_owner(company_name=body["company_name"])

@@ -31,10 +31,18 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Identity:
+    """Who is calling. For an API key, `user_id` is the key's id and `scopes` is what the key
+    may do (see common.auth.permissions); for a person, `scopes` is None and the role rules."""
+
     user_id: UUID
     company_id: UUID
     role: Role
     token: str
+    scopes: frozenset[str] | None = None
+
+    @property
+    def is_api_key(self) -> bool:
+        return self.scopes is not None
 
 
 def _unauthorized(detail: str) -> Problem:
@@ -117,11 +125,17 @@ class TokenVerifier:
                 issuer=self.issuer,
                 options={"require": REQUIRED_CLAIMS},
             )
+            scopes = claims.get("scopes")
+            if scopes is not None and not (
+                isinstance(scopes, list) and all(isinstance(scope, str) for scope in scopes)
+            ):
+                raise ValueError("scopes must be a list of strings")
             return Identity(
                 user_id=UUID(claims["sub"]),
                 company_id=UUID(claims["company_id"]),
                 role=Role(claims["role"]),
                 token=token,
+                scopes=frozenset(scopes) if scopes is not None else None,
             )
         except jwt.ExpiredSignatureError as exc:
             raise _unauthorized("The token has expired.") from exc

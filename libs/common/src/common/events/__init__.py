@@ -1,6 +1,14 @@
 """Event models, one module per domain, read through `decode_event`."""
 
-from common.events.companies import CompanyCreated, CompanyCreatedV1
+from common.events.companies import (
+    CompanyCreated,
+    CompanyCreatedV1,
+    CompanyPlanChanged,
+    CompanyPlanChangedV1,
+    CompanyReactivated,
+    CompanyStatusV1,
+    CompanySuspended,
+)
 from common.events.documents import (
     DocumentChunksEmbedded,
     DocumentChunksEmbeddedV1,
@@ -33,6 +41,16 @@ from common.events.registry import (
     decode_event,
     encode_event,
 )
+from common.events.users import (
+    UserDeactivated,
+    UserDeactivatedV1,
+    UserInvited,
+    UserInvitedV1,
+    UserJoined,
+    UserJoinedV1,
+    UserRoleChanged,
+    UserRoleChangedV1,
+)
 
 __all__ = [
     "ALL_TOPICS",
@@ -40,6 +58,11 @@ __all__ = [
     "Citation",
     "CompanyCreated",
     "CompanyCreatedV1",
+    "CompanyPlanChanged",
+    "CompanyPlanChangedV1",
+    "CompanyReactivated",
+    "CompanyStatusV1",
+    "CompanySuspended",
     "DocumentChunksEmbedded",
     "DocumentChunksEmbeddedV1",
     "DocumentDeleted",
@@ -62,6 +85,14 @@ __all__ = [
     "QuestionAsked",
     "QuestionAskedV1",
     "UndecodableEvent",
+    "UserDeactivated",
+    "UserDeactivatedV1",
+    "UserInvited",
+    "UserInvitedV1",
+    "UserJoined",
+    "UserJoinedV1",
+    "UserRoleChanged",
+    "UserRoleChangedV1",
     "decode_event",
     "encode_event",
 ]

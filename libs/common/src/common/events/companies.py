@@ -21,3 +21,51 @@ class CompanyCreated(Event):
 
     def key(self) -> str:
         return str(self.payload.company_id)
+
+
+class CompanyPlanChangedV1(Payload):
+    company_id: UUID
+    old_plan: str
+    new_plan: str
+    changed_by: UUID | None = None
+    """The operator who changed it; None when the system did."""
+
+
+class CompanyPlanChanged(Event):
+    topic: ClassVar[str] = "companies.plan_changed"
+    type: Literal["company.plan_changed"] = "company.plan_changed"
+    version: Literal[1] = 1
+    payload: CompanyPlanChangedV1
+
+    def key(self) -> str:
+        return str(self.payload.company_id)
+
+
+class CompanyStatusV1(Payload):
+    company_id: UUID
+    reason: str | None = None
+    changed_by: UUID | None = None
+
+
+class CompanySuspended(Event):
+    """The company's tokens and API keys stop working; services refuse its work."""
+
+    topic: ClassVar[str] = "companies.suspended"
+    type: Literal["company.suspended"] = "company.suspended"
+    version: Literal[1] = 1
+    payload: CompanyStatusV1
+
+    def key(self) -> str:
+        return str(self.payload.company_id)
+
+
+class CompanyReactivated(Event):
+    # On the suspensions topic, keyed by company, so a consumer sees suspend and
+    # reactivate of one company in the order they happened.
+    topic: ClassVar[str] = "companies.suspended"
+    type: Literal["company.reactivated"] = "company.reactivated"
+    version: Literal[1] = 1
+    payload: CompanyStatusV1
+
+    def key(self) -> str:
+        return str(self.payload.company_id)

@@ -5,7 +5,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from common.events.companies import CompanyCreated
+from common.events.companies import (
+    CompanyCreated,
+    CompanyPlanChanged,
+    CompanyReactivated,
+    CompanySuspended,
+)
 from common.events.documents import (
     DocumentChunksEmbedded,
     DocumentDeleted,
@@ -17,9 +22,17 @@ from common.events.documents import (
 )
 from common.events.envelope import Event
 from common.events.questions import QuestionAnswered, QuestionAsked
+from common.events.users import UserDeactivated, UserInvited, UserJoined, UserRoleChanged
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     CompanyCreated,
+    CompanyPlanChanged,
+    CompanySuspended,
+    CompanyReactivated,
+    UserInvited,
+    UserJoined,
+    UserRoleChanged,
+    UserDeactivated,
     DocumentUploaded,
     DocumentChunksEmbedded,
     DocumentIndexed,

@@ -6,18 +6,18 @@ from common.auth import Role
 from common.contracts.accounts import AccessToken, LoginRequest, SignupRequest, SignupResponse
 from common.problems import Problem
 from tenants.accounts import service
-from tenants.state import DatabaseDep, TokenIssuerDep
+from tenants.state import DatabaseDep, SettingsDep, TokenIssuerDep
 
 router = APIRouter(prefix="/internal", tags=["accounts"])
 
 
 @router.post("/signup", status_code=status.HTTP_201_CREATED)
 async def signup(
-    body: SignupRequest, database: DatabaseDep, tokens: TokenIssuerDep
+    body: SignupRequest, database: DatabaseDep, tokens: TokenIssuerDep, settings: SettingsDep
 ) -> SignupResponse:
     """Creates a company with its owner and signs the owner in."""
     try:
-        owner = await service.sign_up(database, body)
+        owner = await service.sign_up(database, body, plan=settings.signup_plan)
     except service.EmailTaken as exc:
         raise Problem(
             status.HTTP_409_CONFLICT, "email-taken", "A user with this email already exists."

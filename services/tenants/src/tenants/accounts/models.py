@@ -1,15 +1,18 @@
-"""Companies (the tenants) and their users; the tables are created by migration 0001."""
+"""Companies (the tenants) and their users; the tables are created by migrations 0001-0002."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     Text,
     func,
     true,
@@ -21,7 +24,8 @@ from tenants.db import Base
 
 # Named in the migration and matched when a write hits them.
 COMPANY_SLUG_UNIQUE = "uq_companies_slug"
-USER_EMAIL_UNIQUE = "uq_users_lower_email"
+USER_EMAIL_UNIQUE = "uq_users_company_lower_email"
+ONE_OWNER_UNIQUE = "uq_users_one_owner"
 
 
 class CompanyStatus(StrEnum):
@@ -40,6 +44,20 @@ class Company(Base):
     slug: Mapped[str] = mapped_column(Text, unique=True)
     plan: Mapped[str] = mapped_column(Text, server_default="free")
     status: Mapped[str] = mapped_column(Text, server_default=CompanyStatus.ACTIVE.value)
+    subscription_status: Mapped[str] = mapped_column(Text, server_default="active")
+    monthly_message_limit: Mapped[int | None] = mapped_column(Integer)
+    user_limit: Mapped[int | None] = mapped_column(Integer)
+    assistant_limit: Mapped[int | None] = mapped_column(Integer)
+    document_character_limit: Mapped[int | None] = mapped_column(BigInteger)
+    storage_mb_limit: Mapped[int | None] = mapped_column(Integer)
+    messages_used: Mapped[int] = mapped_column(Integer, server_default="0")
+    usage_period_start: Mapped[date] = mapped_column(
+        Date, server_default=func.date_trunc("month", func.now())
+    )
+    document_characters_used: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    storage_bytes_used: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -65,11 +83,16 @@ class User(Base):
     role: Mapped[str] = mapped_column(Text, server_default=Role.OWNER.value)
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=true())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_login_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    invited_by: Mapped[UUID | None] = mapped_column(ForeignKey("tenants.users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
 
 
-# Sign-in is by email alone for now, so an email is unique across all companies.
-Index(USER_EMAIL_UNIQUE, func.lower(User.email), unique=True)
+# An email is unique within a company; one person may belong to several companies.
+Index(USER_EMAIL_UNIQUE, User.company_id, func.lower(User.email), unique=True)

@@ -7,7 +7,7 @@ import unicodedata
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +15,9 @@ from common.auth import Role
 from common.bus import add_to_outbox
 from common.contracts.accounts import SignupRequest
 from common.db import Database, violated_unique_constraint
+from common.db.session import SCOPE_SETTING
 from common.events import CompanyCreated, CompanyCreatedV1
+from tenants import scopes
 from tenants.accounts import passwords
 from tenants.accounts.models import (
     COMPANY_SLUG_UNIQUE,
@@ -25,10 +27,9 @@ from tenants.accounts.models import (
     User,
 )
 from tenants.db import outbox
+from tenants.plans import LIMITS, Plan
 
-# The RLS scope that may read every company's users (never change them): the lookup by
-# email cannot know the company before it finds the user.
-SIGN_IN_SCOPE = "sign_in"
+SIGN_IN_SCOPE = scopes.SIGN_IN
 SLUG_MAX_LENGTH = 60
 SLUG_ATTEMPTS = 5
 
@@ -53,7 +54,9 @@ def slugify(name: str) -> str:
     return slug[:SLUG_MAX_LENGTH].rstrip("-") or "company"
 
 
-async def create_company(session: AsyncSession, company_id: UUID, name: str) -> Company:
+async def create_company(
+    session: AsyncSession, company_id: UUID, name: str, *, plan: Plan
+) -> Company:
     """Adds a company, its slug derived from the name and made unique with a random suffix.
 
     Other companies' slugs are invisible under RLS, so a clash shows only as the unique
@@ -63,7 +66,12 @@ async def create_company(session: AsyncSession, company_id: UUID, name: str) -> 
     for attempt in range(SLUG_ATTEMPTS):
         slug = base if attempt == 0 else f"{base}-{secrets.token_hex(3)}"
         company = Company(
-            id=company_id, name=name, slug=slug, plan="free", status=CompanyStatus.ACTIVE.value
+            id=company_id,
+            name=name,
+            slug=slug,
+            plan=plan.value,
+            status=CompanyStatus.ACTIVE.value,
+            **LIMITS[plan].columns(),
         )
         try:
             async with session.begin_nested():
@@ -106,12 +114,29 @@ async def create_user(
     return user
 
 
-async def sign_up(database: Database, request: SignupRequest) -> User:
-    """Creates a company and its owner, and announces the company, in one transaction."""
+async def email_has_account(session: AsyncSession, email: str) -> bool:
+    """Whether anyone in any company has this email, holding a lock on the email until the
+    transaction ends so two sign-ups with one email cannot both pass.
+
+    A self-service sign-up needs an email of its own (sign-in is by email); a person joins
+    other companies by invitation. The sign-in scope is lifted for this one read only.
+    """
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext("email:" + email))))
+    await session.execute(select(func.set_config(SCOPE_SETTING, SIGN_IN_SCOPE, True)))
+    taken = await session.scalar(select(exists().where(func.lower(User.email) == email.lower())))
+    await session.execute(select(func.set_config(SCOPE_SETTING, "", True)))
+    return bool(taken)
+
+
+async def sign_up(database: Database, request: SignupRequest, *, plan: Plan) -> User:
+    """Creates a company on `plan` and its owner, and announces the company, in one
+    transaction."""
     password_hash = await passwords.hash_password(request.password)
     company_id = uuid4()
     async with database.transaction(company_id) as session:
-        company = await create_company(session, company_id, request.company_name)
+        if await email_has_account(session, request.email):
+            raise EmailTaken(request.email)
+        company = await create_company(session, company_id, request.company_name, plan=plan)
         owner = await create_user(
             session,
             company,
