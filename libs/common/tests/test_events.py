@@ -8,6 +8,11 @@ from common.events import (
     Citation,
     CompanyCreated,
     CompanyCreatedV1,
+    CompanyPlanChanged,
+    CompanyPlanChangedV1,
+    CompanyReactivated,
+    CompanyStatusV1,
+    CompanySuspended,
     DocumentChunksEmbedded,
     DocumentChunksEmbeddedV1,
     DocumentDeleted,
@@ -29,6 +34,14 @@ from common.events import (
     QuestionAsked,
     QuestionAskedV1,
     UndecodableEvent,
+    UserDeactivated,
+    UserDeactivatedV1,
+    UserInvited,
+    UserInvitedV1,
+    UserJoined,
+    UserJoinedV1,
+    UserRoleChanged,
+    UserRoleChangedV1,
     decode_event,
     encode_event,
 )
@@ -63,6 +76,47 @@ def every_event() -> list[tuple[Event, UUID]]:
                     company_id=ENTITY, name="Acme", slug="acme", owner_user_id=uuid4()
                 ),
             ),
+            ENTITY,
+        ),
+        (
+            CompanyPlanChanged.new(
+                ENTITY,
+                CompanyPlanChangedV1(company_id=ENTITY, old_plan="starter", new_plan="business"),
+            ),
+            ENTITY,
+        ),
+        (CompanySuspended.new(ENTITY, CompanyStatusV1(company_id=ENTITY, reason="x")), ENTITY),
+        (CompanyReactivated.new(ENTITY, CompanyStatusV1(company_id=ENTITY)), ENTITY),
+        (
+            UserInvited.new(
+                COMPANY,
+                UserInvitedV1(
+                    invitation_id=ENTITY,
+                    email="a@b.example",
+                    role="operador",
+                    invited_by=uuid4(),
+                    expires_at="2026-12-01T00:00:00+00:00",
+                ),
+            ),
+            ENTITY,
+        ),
+        (
+            UserJoined.new(
+                COMPANY, UserJoinedV1(user_id=ENTITY, email="a@b.example", role="operador")
+            ),
+            ENTITY,
+        ),
+        (
+            UserRoleChanged.new(
+                COMPANY,
+                UserRoleChangedV1(
+                    user_id=ENTITY, old_role="operador", new_role="supervisor", changed_by=None
+                ),
+            ),
+            ENTITY,
+        ),
+        (
+            UserDeactivated.new(COMPANY, UserDeactivatedV1(user_id=ENTITY, deactivated_by=None)),
             ENTITY,
         ),
         (document_uploaded(), ENTITY),

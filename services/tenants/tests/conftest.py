@@ -128,3 +128,16 @@ def make_member(database: Database) -> Callable[..., Awaitable[User]]:
             )
 
     return make_member
+
+
+@pytest.fixture
+def bearer(state: TenantsState) -> Callable[[User], dict[str, str]]:
+    """Authorization headers for a user, as the gateway forwards them."""
+
+    def bearer(user: User) -> dict[str, str]:
+        token = state.tokens.access_token(
+            user_id=user.id, company_id=user.company_id, role=Role(user.role)
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return bearer

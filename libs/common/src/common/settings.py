@@ -30,6 +30,8 @@ class ServiceSettings(BaseSettings):
 
     token_issuer: str = "knowledge-platform"
     token_audience: str = "knowledge-platform-api"
+    # Platform operators' tokens: another audience, so neither kind passes for the other.
+    operator_token_audience: str = "knowledge-platform-operators"
     # Where the tenants service publishes its signing keys.
     jwks_url: str = "http://127.0.0.1:8001/internal/jwks.json"
 

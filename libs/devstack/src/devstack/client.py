@@ -97,7 +97,10 @@ def list_documents(
             return documents
 
 
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+def assert_problem(
+    response: httpx.Response, status: int, code: str | None = None
+) -> dict[str, Any]:
+    """A problem+json answer with `status` and, if given, the problem type ending in `code`."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith(PROBLEM_JSON)
     body: dict[str, Any] = response.json()
@@ -105,4 +108,6 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert body["title"]
     assert body["type"]
     assert body["detail"]
+    if code is not None:
+        assert body["type"].rsplit("/", 1)[-1] == code, body
     return body

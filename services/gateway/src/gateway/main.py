@@ -8,10 +8,21 @@ from fastapi import FastAPI, Request, Response
 from common.auth import TokenVerifier
 from common.blobs import LocalBlobStore
 from common.bus import create_broker, running_bus
-from common.events import DocumentStatusChanged, DocumentUploaded, QuestionAnswered, QuestionAsked
+from common.events import (
+    CompanySuspended,
+    DocumentStatusChanged,
+    DocumentUploaded,
+    QuestionAnswered,
+    QuestionAsked,
+)
 from common.health import health_router
 from common.problems import Problem, install_problem_handlers, problem_response
+from common.suspensions import Suspensions
+from gateway.admin import api as admin_api
+from gateway.api_keys import api as api_keys_api
 from gateway.auth import api as auth_api
+from gateway.auth.api_keys import ApiKeys
+from gateway.company import api as company_api
 from gateway.dependencies import Gateway
 from gateway.documents import api as documents_api
 from gateway.documents.status import StatusHub
@@ -19,6 +30,7 @@ from gateway.questions import api as questions_api
 from gateway.questions.waiter import AnswerWaiter
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstream
+from gateway.users import api as users_api
 
 # Multipart framing around the file; a body past limit + this is refused before it is read.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -42,21 +54,32 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         answers.register(broker)
         statuses = StatusHub()
         statuses.register(broker)
+        suspensions = Suspensions()
+        suspensions.register(broker)
         timeout = settings.upstream_timeout_seconds
+        tenants = Upstream("tenants", settings.tenants_url, timeout)
+        verifier = TokenVerifier(
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            jwks_url=settings.jwks_url,
+        )
         gateway = Gateway(
             settings=settings,
             broker=broker,
-            verifier=TokenVerifier(
-                issuer=settings.token_issuer,
-                audience=settings.token_audience,
-                jwks_url=settings.jwks_url,
-            ),
+            verifier=verifier,
             blobs=LocalBlobStore(settings.blob_root),
             answers=answers,
             statuses=statuses,
-            tenants=Upstream("tenants", settings.tenants_url, timeout),
+            tenants=tenants,
             ingest=Upstream("ingest", settings.ingest_url, timeout),
             query=Upstream("query", settings.query_url, timeout),
+            operator_verifier=TokenVerifier(
+                issuer=settings.token_issuer,
+                audience=settings.operator_token_audience,
+                jwks_url=settings.jwks_url,
+            ),
+            suspensions=suspensions,
+            api_keys=ApiKeys(tenants, verifier),
         )
         app.state.gateway = gateway
         topics = [
@@ -64,6 +87,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             DocumentStatusChanged.topic,
             QuestionAsked.topic,
             QuestionAnswered.topic,
+            CompanySuspended.topic,
         ]
         try:
             async with running_bus(settings, broker, topics=topics):
@@ -108,6 +132,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     app.include_router(health_router({"broker": broker_ok}))
     app.include_router(auth_api.router)
+    app.include_router(company_api.router)
     app.include_router(documents_api.router)
     app.include_router(questions_api.router)
+    app.include_router(users_api.router)
+    app.include_router(admin_api.router)
+    app.include_router(api_keys_api.router)
     return app

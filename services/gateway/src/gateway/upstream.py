@@ -52,6 +52,9 @@ class Upstream:
             problem = Problem.from_body(response.status_code, body)
             if response.status_code == 401:
                 problem.headers.setdefault("WWW-Authenticate", "Bearer")
+            # When to try again (a quota's reset) is part of the answer, not only the body.
+            if retry_after := response.headers.get("retry-after"):
+                problem.headers["Retry-After"] = retry_after
             raise problem
         return body
 

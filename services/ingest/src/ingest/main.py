@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from common.blobs import LocalBlobStore
 from common.embedding import Embedder
 from common.events import (
+    CompanySuspended,
     DocumentChunksEmbedded,
     DocumentDeleted,
     DocumentIndexed,
@@ -33,6 +34,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             settings=settings,
         )
         consumers.register(runtime.broker, pipeline)
+        pipeline.suspensions.register(runtime.broker)
         await anyio.to_thread.run_sync(isolated.start_server)
 
     return create_service_app(
@@ -40,6 +42,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         title="ingest (internal)",
         routers=[api.router],
         topics=[
+            CompanySuspended.topic,
             DocumentUploaded.topic,
             DocumentChunksEmbedded.topic,
             DocumentIndexed.topic,

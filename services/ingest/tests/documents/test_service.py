@@ -171,6 +171,22 @@ class TestProcessUpload:
         seen = await statuses(pipeline.database, event.company_id, event.payload.document_id)
         assert seen[-1] == "failed"
 
+    async def test_a_suspended_companys_upload_fails_and_others_go_on(
+        self, pipeline: Pipeline
+    ) -> None:
+        suspended = await uploaded(pipeline, unique_text())
+        pipeline.suspensions.suspend(suspended.company_id)
+        other = await uploaded(pipeline, unique_text())
+
+        await service.process_upload(pipeline, suspended)
+        await service.process_upload(pipeline, other)
+
+        found = await stored(pipeline.database, suspended.company_id, suspended.payload.document_id)
+        assert found.status == DocumentStatus.FAILED
+        assert "suspended" in (found.failure_reason or "")
+        assert await chunk_batches(pipeline.database, suspended.company_id) == []
+        assert await chunk_batches(pipeline.database, other.company_id) != []
+
     async def test_a_file_too_big_to_read_fails_and_the_next_one_is_read(
         self, pipeline: Pipeline
     ) -> None:

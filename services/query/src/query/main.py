@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from common.embedding import Embedder
 from common.events import (
     CompanyCreated,
+    CompanySuspended,
     DocumentChunksEmbedded,
     DocumentDeleted,
     DocumentIndexed,
@@ -30,9 +31,9 @@ def create_app(settings: QuerySettings | None = None) -> FastAPI:
         store = VectorStore.from_settings(settings, embedder.dimension)
         runtime.extras["store"] = store
         index_consumers.register(runtime.broker, runtime.database, store)
-        answer_consumers.register(
-            runtime.broker, Answerer(runtime.database, store, embedder, settings)
-        )
+        answerer = Answerer(runtime.database, store, embedder, settings)
+        answer_consumers.register(runtime.broker, answerer)
+        answerer.suspensions.register(runtime.broker)
 
     async def teardown(runtime: Runtime) -> None:
         store = runtime.extras.get("store")
@@ -45,6 +46,7 @@ def create_app(settings: QuerySettings | None = None) -> FastAPI:
         routers=[],
         topics=[
             CompanyCreated.topic,
+            CompanySuspended.topic,
             DocumentChunksEmbedded.topic,
             DocumentIndexed.topic,
             DocumentMetadataChanged.topic,

@@ -76,6 +76,28 @@ class TestAnswerer:
         assert stored is not None
         assert stored.answer == answer.answer
 
+    async def test_a_suspended_company_is_answered_from_nothing(
+        self,
+        query_database: Database,
+        store: VectorStore,
+        embedder: Embedder,
+        make_batches: MakeBatches,
+    ) -> None:
+        company = uuid.uuid4()
+        for batch in make_batches(company, MANUAL):
+            await index_service.index_batch(query_database, store, batch)
+        answerer = Answerer(query_database, store, embedder, QuerySettings())
+        answerer.suspensions.suspend(company)
+
+        await answerer.handle(
+            question(company, "¿Cuántos días de vacaciones tienen los empleados de Acme?")
+        )
+
+        [published] = await answers_published(query_database, company)
+        assert not published.payload.found
+        assert published.payload.citations == []
+        assert "suspended" in published.payload.answer
+
     async def test_another_company_gets_the_fallback_and_no_citation(
         self,
         query_database: Database,

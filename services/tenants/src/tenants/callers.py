@@ -3,11 +3,14 @@
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import select
 
 from common.auth import Identity, Permission, TokenVerifier, bearer_identity, require
+from common.suspensions import company_suspended
+from tenants.accounts.models import Company, CompanyStatus
 from tenants.state import app_state
 
 # Headers the gateway forwards from the original request.
@@ -44,7 +47,21 @@ def _valid_ip(value: str | None) -> str | None:
         return None
 
 
-def permitted(permission: Permission) -> object:
+async def _active_caller(
+    request: Request, identity: Annotated[Identity, Depends(bearer_identity(_verifier))]
+) -> Identity:
+    """The verified caller, whose company must still be active: a suspension stops every
+    token at once, whatever its expiry."""
+    async with app_state(request.app).database.transaction(identity.company_id) as session:
+        status = await session.scalar(
+            select(Company.status).where(Company.id == identity.company_id)
+        )
+    if status != CompanyStatus.ACTIVE:
+        raise company_suspended()
+    return identity
+
+
+def permitted(permission: Permission) -> Any:
     """A dependency: the verified caller, who must hold `permission` (403 otherwise)."""
 
     async def dependency(identity: CurrentCaller) -> Identity:
@@ -54,5 +71,5 @@ def permitted(permission: Permission) -> object:
     return Depends(dependency)
 
 
-CurrentCaller = Annotated[Identity, Depends(bearer_identity(_verifier))]
+CurrentCaller = Annotated[Identity, Depends(_active_caller)]
 CurrentOrigin = Annotated[RequestOrigin, Depends(request_origin)]

@@ -15,10 +15,14 @@ from common.events import (
 from common.health import health_router
 from common.problems import install_problem_handlers
 from tenants.accounts.api import router as accounts_router
+from tenants.api_keys.api import router as api_keys_router
+from tenants.companies.api import router as companies_router
 from tenants.db import outbox
+from tenants.operators.api import router as operators_router
 from tenants.settings import TenantsSettings
 from tenants.state import attach_state, build_state, database_answers
 from tenants.tokens.api import router as tokens_router
+from tenants.users.api import router as users_router
 
 
 def create_app(settings: TenantsSettings | None = None) -> FastAPI:
@@ -52,7 +56,11 @@ def create_app(settings: TenantsSettings | None = None) -> FastAPI:
     app = FastAPI(title="tenants", summary="Internal API of the tenants service", lifespan=lifespan)
     install_problem_handlers(app)
     app.include_router(accounts_router)
+    app.include_router(api_keys_router)
+    app.include_router(companies_router)
     app.include_router(tokens_router)
+    app.include_router(users_router)
+    app.include_router(operators_router)
 
     async def database() -> bool:
         return await database_answers(app)

@@ -20,8 +20,9 @@ class TenantsState:
     settings: TenantsSettings
     database: Database
     tokens: TokenIssuer
-    # Verifies the tokens this service issued, with its own keys: no JWKS round trip.
+    # Verify the tokens this service issued, with its own keys: no JWKS round trip.
     verifier: TokenVerifier
+    operator_verifier: TokenVerifier
 
     async def close(self) -> None:
         await self.database.dispose()
@@ -29,19 +30,20 @@ class TenantsState:
 
 def build_state(settings: TenantsSettings) -> TenantsState:
     # The key first: a service that cannot sign tokens should not start at all.
-    tokens = TokenIssuer.from_pem_file(
-        settings.token_signing_key_file,
-        issuer=settings.token_issuer,
-        audience=settings.token_audience,
-        ttl_seconds=settings.access_token_ttl_seconds,
-    )
+    tokens = TokenIssuer.from_settings(settings)
     database = Database(settings.database_url, pool_size=settings.database_pool_size)
-    verifier = TokenVerifier(
-        issuer=settings.token_issuer,
-        audience=settings.token_audience,
-        jwks=tokens.jwks().model_dump(),
+    jwks = tokens.jwks().model_dump()
+    return TenantsState(
+        settings=settings,
+        database=database,
+        tokens=tokens,
+        verifier=TokenVerifier(
+            issuer=settings.token_issuer, audience=settings.token_audience, jwks=jwks
+        ),
+        operator_verifier=TokenVerifier(
+            issuer=settings.token_issuer, audience=settings.operator_token_audience, jwks=jwks
+        ),
     )
-    return TenantsState(settings=settings, database=database, tokens=tokens, verifier=verifier)
 
 
 def attach_state(app: FastAPI, state: TenantsState) -> None:

@@ -11,12 +11,21 @@ from common.db import Database
 from common.problems import PROBLEM_JSON, PROBLEM_TYPE_BASE
 from tenants.accounts.models import Company, User
 from tenants.accounts.service import slugify
+from tenants.audit.models import AuditLog
 from tenants.plans import LIMITS
 from tenants.settings import TenantsSettings
 
 NewSignup = Callable[..., dict[str, Any]]
 MakeOwner = Callable[..., Awaitable[User]]
 MakeMember = Callable[..., Awaitable[User]]
+
+TOKEN_PAIR_FIELDS = {
+    "access_token",
+    "token_type",
+    "expires_in",
+    "refresh_token",
+    "refresh_expires_in",
+}
 
 
 async def verifier_from_jwks_route(
@@ -50,9 +59,10 @@ class TestSignup:
 
         assert response.status_code == 201, response.text
         answer = response.json()
-        assert set(answer) == {"company_id", "user_id", "access_token", "token_type", "expires_in"}
+        assert set(answer) == {"company_id", "user_id", *TOKEN_PAIR_FIELDS}
         assert answer["token_type"] == "bearer"
         assert answer["expires_in"] == settings.access_token_ttl_seconds
+        assert answer["refresh_expires_in"] == settings.refresh_token_ttl_seconds
         verifier = await verifier_from_jwks_route(client, settings)
         identity = await verifier.verify(answer["access_token"])
         assert identity.user_id == UUID(answer["user_id"])
@@ -184,9 +194,10 @@ class TestLogin:
 
         assert response.status_code == 200, response.text
         answer = response.json()
-        assert set(answer) == {"access_token", "token_type", "expires_in"}
+        assert set(answer) == TOKEN_PAIR_FIELDS
         assert answer["token_type"] == "bearer"
         assert answer["expires_in"] == settings.access_token_ttl_seconds
+        assert answer["refresh_expires_in"] == settings.refresh_token_ttl_seconds
         verifier = await verifier_from_jwks_route(client, settings)
         identity = await verifier.verify(answer["access_token"])
         assert (identity.user_id, identity.company_id) == (owner.id, owner.company_id)
@@ -283,5 +294,89 @@ class TestLogin:
         self, client: httpx.AsyncClient, body: dict[str, Any]
     ) -> None:
         response = await client.post("/internal/login", json=body)
+
+        assert_problem(response, 422, "validation-error")
+
+
+class TestLoginLockOut:
+    async def test_a_locked_account_answers_like_an_unknown_email_even_to_its_password(
+        self,
+        client: httpx.AsyncClient,
+        database: Database,
+        settings: TenantsSettings,
+        make_owner: MakeOwner,
+    ) -> None:
+        owner = await make_owner(password="a-good-long-password")
+        for _ in range(settings.login_max_failed_attempts):
+            wrong = await client.post(
+                "/internal/login",
+                json={"email": owner.email, "password": "not the password"},
+                headers={"x-client-ip": "203.0.113.7", "user-agent": "guesser/1.0"},
+            )
+            assert_problem(wrong, 401, "invalid-credentials")
+
+        right_but_locked = await client.post(
+            "/internal/login", json={"email": owner.email, "password": "a-good-long-password"}
+        )
+        unknown_email = await client.post(
+            "/internal/login",
+            json={"email": f"nobody-{owner.id.hex}@example.com", "password": "whatever-it-is"},
+        )
+
+        assert_problem(right_but_locked, 401, "invalid-credentials")
+        assert right_but_locked.json() == unknown_email.json()
+        assert right_but_locked.headers.get("retry-after") is None
+        async with database.transaction(owner.company_id) as session:
+            user = await session.get_one(User, owner.id)
+            entry = (
+                await session.scalars(select(AuditLog).where(AuditLog.resource_id == str(owner.id)))
+            ).one()
+        assert user.locked_until is not None
+        assert user.last_login_at is None
+        # Where the guesses came from, for whoever looks into the lock.
+        assert (entry.action, str(entry.ip_address), entry.user_agent) == (
+            "user.locked",
+            "203.0.113.7",
+            "guesser/1.0",
+        )
+
+
+class TestLoginWithSeveralCompanies:
+    async def test_one_password_for_two_companies_needs_the_slug(
+        self,
+        client: httpx.AsyncClient,
+        database: Database,
+        settings: TenantsSettings,
+        make_owner: MakeOwner,
+        make_member: MakeMember,
+    ) -> None:
+        first = await make_owner(password="a-good-long-password")
+        second = await make_member(
+            await make_owner(), Role.OPERADOR, email=first.email, password="a-good-long-password"
+        )
+        credentials = {"email": first.email, "password": "a-good-long-password"}
+
+        ambiguous = await client.post("/internal/login", json=credentials)
+
+        body = assert_problem(ambiguous, 409, "company-required")
+        async with database.transaction(second.company_id) as session:
+            second_slug = (await session.get_one(Company, second.company_id)).slug
+        assert second_slug not in ambiguous.text
+        assert set(body) == {"type", "title", "status", "detail", "instance"}
+
+        chosen = await client.post(
+            "/internal/login", json=credentials | {"company": f" {second_slug.upper()} "}
+        )
+
+        assert chosen.status_code == 200, chosen.text
+        verifier = await verifier_from_jwks_route(client, settings)
+        identity = await verifier.verify(chosen.json()["access_token"])
+        assert (identity.user_id, identity.role) == (second.id, Role.OPERADOR)
+
+    async def test_a_blank_company_is_422(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(
+            "/internal/login",
+            json={"email": "someone@example.com", "password": "whatever-it-is", "company": " "},
+        )
 
         assert_problem(response, 422, "validation-error")

@@ -3,22 +3,30 @@
 from common.auth.permissions import API_KEY_SCOPES, Permission, allows, require
 from common.auth.tokens import (
     ALGORITHM,
+    OPERATOR_ROLE,
     Identity,
+    OperatorIdentity,
     Role,
     TokenVerifier,
     bearer_identity,
+    bearer_token,
     has_role_at_least,
+    role_rank,
 )
 
 __all__ = [
     "ALGORITHM",
     "API_KEY_SCOPES",
+    "OPERATOR_ROLE",
     "Identity",
+    "OperatorIdentity",
     "Permission",
     "Role",
     "TokenVerifier",
     "allows",
     "bearer_identity",
+    "bearer_token",
     "has_role_at_least",
     "require",
+    "role_rank",
 ]

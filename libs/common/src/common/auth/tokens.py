@@ -18,6 +18,9 @@ logger = logging.getLogger(__name__)
 # Pinned: a token signed with anything else (HS256 with the public key, "none") is refused.
 ALGORITHM = "EdDSA"
 REQUIRED_CLAIMS = ["sub", "company_id", "role", "iss", "aud", "exp", "iat", "jti"]
+# Platform operators' tokens have their own audience and no company.
+OPERATOR_ROLE = "platform_operator"
+OPERATOR_REQUIRED_CLAIMS = ["sub", "role", "iss", "aud", "exp", "iat", "jti"]
 
 
 class Role(StrEnum):
@@ -43,6 +46,14 @@ class Identity:
     @property
     def is_api_key(self) -> bool:
         return self.scopes is not None
+
+
+@dataclass(frozen=True)
+class OperatorIdentity:
+    """A platform operator (the SaaS operator's staff), outside every company."""
+
+    operator_id: UUID
+    token: str
 
 
 def _unauthorized(detail: str) -> Problem:
@@ -108,7 +119,7 @@ class TokenVerifier:
             raise _unauthorized("The token was signed with an unknown key.")
         return key
 
-    async def verify(self, token: str) -> Identity:
+    async def _claims(self, token: str, required: list[str]) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -117,14 +128,33 @@ class TokenVerifier:
             raise _unauthorized("The token's algorithm or key id is not accepted.")
         key = await self._key_for(header["kid"])
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
-                options={"require": REQUIRED_CLAIMS},
+                options={"require": required},
             )
+        except jwt.ExpiredSignatureError as exc:
+            raise _unauthorized("The token has expired.") from exc
+        except jwt.PyJWTError as exc:
+            raise _unauthorized(f"The token is not valid: {exc}") from exc
+        return claims
+
+    async def verify_operator(self, token: str) -> OperatorIdentity:
+        """A platform operator's token (this verifier's audience must be the operators')."""
+        claims = await self._claims(token, OPERATOR_REQUIRED_CLAIMS)
+        try:
+            if claims["role"] != OPERATOR_ROLE:
+                raise ValueError("not a platform operator's token")
+            return OperatorIdentity(operator_id=UUID(claims["sub"]), token=token)
+        except ValueError as exc:
+            raise _unauthorized(f"The token is not valid: {exc}") from exc
+
+    async def verify(self, token: str) -> Identity:
+        claims = await self._claims(token, REQUIRED_CLAIMS)
+        try:
             scopes = claims.get("scopes")
             if scopes is not None and not (
                 isinstance(scopes, list) and all(isinstance(scope, str) for scope in scopes)
@@ -137,9 +167,7 @@ class TokenVerifier:
                 token=token,
                 scopes=frozenset(scopes) if scopes is not None else None,
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise _unauthorized("The token has expired.") from exc
-        except (jwt.PyJWTError, ValueError) as exc:
+        except ValueError as exc:
             raise _unauthorized(f"The token is not valid: {exc}") from exc
 
 
@@ -167,6 +195,11 @@ def bearer_identity(
 
 
 _RANK = {Role.OWNER: 4, Role.ADMINISTRADOR: 3, Role.SUPERVISOR: 2, Role.OPERADOR: 1}
+
+
+def role_rank(role: Role | str) -> int:
+    """Higher is stronger: owner 4 ... operador 1."""
+    return _RANK[Role(role)]
 
 
 def has_role_at_least(identity: Identity, role: Role) -> bool:

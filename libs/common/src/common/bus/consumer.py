@@ -120,14 +120,16 @@ def subscribe_fanout(
     broker: KafkaBroker,
     *,
     topic: str,
-    event_type: type[E],
+    event_type: type[E] | tuple[type[E], ...],
     handler: Callable[[E], None],
     title: str,
+    from_beginning: bool = False,
 ) -> None:
     """Every replica reads every message from now on: no consumer group, nothing committed.
 
     For in-memory fan-out to this process's waiting requests (answers, live status); a
     message this process cannot decode is not its to dead-letter, so it is skipped.
+    `from_beginning` replays the topic first, to rebuild in-memory state (suspensions).
     """
 
     async def consume(message: KafkaMessage) -> None:
@@ -143,7 +145,7 @@ def subscribe_fanout(
     broker.subscriber(
         topic,
         group_id=None,
-        auto_offset_reset="latest",
+        auto_offset_reset="earliest" if from_beginning else "latest",
         ack_policy=AckPolicy.MANUAL,
         title=title,
         description=handler.__doc__,

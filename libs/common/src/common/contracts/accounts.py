@@ -1,4 +1,5 @@
-"""Sign-up and sign-in: the public shapes (gateway) and the internal ones (tenants) are the same."""
+"""Sign-up, sign-in and sessions: the public shapes (gateway) and the internal ones (tenants) are
+the same."""
 
 import re
 from typing import Annotated, Literal
@@ -23,6 +24,11 @@ EmailAddress = Annotated[
 ]
 # Never stripped: a password is exactly what was typed.
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+# A password being checked, not chosen: held only to the limits of what can be typed.
+PresentedPassword = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+CompanySlug = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=100)
+]
 CompanyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -41,14 +47,31 @@ class LoginRequest(BaseModel):
     email: Annotated[
         str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=254)
     ]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    password: PresentedPassword
+    company: CompanySlug | None = None
+    """The company's slug; needed only when the email has accounts in several companies."""
 
 
 class AccessToken(BaseModel):
+    """A signed-in session: a short-lived access token and the refresh token that renews it."""
+
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
-    """Seconds until the token expires."""
+    """Seconds until the access token expires."""
+    refresh_token: str
+    """Opaque; exchanged once at /v1/auth/refresh for a new pair, or revoked at /v1/auth/logout."""
+    refresh_expires_in: int
+    """Seconds until the refresh token expires unless used first."""
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class PasswordChange(BaseModel):
+    current_password: PresentedPassword
+    new_password: Password
 
 
 class SignupResponse(AccessToken):

@@ -10,7 +10,8 @@ class CompanyCreatedV1(Payload):
     company_id: UUID
     name: str
     slug: str
-    owner_user_id: UUID
+    owner_user_id: UUID | None = None
+    """None when an operator created the company: its owner joins by invitation."""
 
 
 class CompanyCreated(Event):

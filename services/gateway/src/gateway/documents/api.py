@@ -4,18 +4,12 @@ from uuid import UUID
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
-from common.auth import Identity, Role, has_role_at_least
+from common.auth import Permission, require
 from common.contracts.documents import DocumentAccepted, DocumentOut, DocumentPage, DocumentUpdate
-from common.problems import Problem
 from gateway.dependencies import CurrentGateway, CurrentIdentity
 from gateway.documents import service
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
-
-
-def _require_editor(identity: Identity) -> None:
-    if not has_role_at_least(identity, Role.SUPERVISOR):
-        raise Problem(403, "forbidden", "Only supervisors and above may change documents.")
 
 
 @router.post("", status_code=202, responses={409: {}, 413: {}, 415: {}})
@@ -30,7 +24,7 @@ async def upload_document(
 ) -> DocumentAccepted:
     """Accepts a document for processing; follow it at `GET /v1/documents/{id}` or, live, at
     `GET /v1/documents/{id}/events`. The same content uploaded twice answers 409."""
-    _require_editor(identity)
+    require(identity, Permission.DOCUMENTS_WRITE)
     accepted = await service.upload(
         gateway, identity, file, title=title, tags=tags, category=category
     )
@@ -49,7 +43,7 @@ async def upload_version(
 ) -> DocumentAccepted:
     """Replaces the document's content. Answers use the current version until the new one is
     fully indexed, then only the new one: never both, never neither. Tags and category stay."""
-    _require_editor(identity)
+    require(identity, Permission.DOCUMENTS_WRITE)
     accepted = await service.upload_version(gateway, identity, document_id, file, title=title)
     response.headers["Location"] = f"/v1/documents/{document_id}"
     return accepted
@@ -59,6 +53,7 @@ async def upload_version(
 async def read_document(
     document_id: UUID, identity: CurrentIdentity, gateway: CurrentGateway
 ) -> Any:
+    require(identity, Permission.DOCUMENTS_READ)
     return await service.read(gateway, identity, document_id)
 
 
@@ -72,6 +67,7 @@ async def follow_document(
 ) -> StreamingResponse:
     """Server-sent events: `status` with the document's state now, then on every change,
     until it is ready, failed or deleted."""
+    require(identity, Permission.DOCUMENTS_READ)
     stream = service.status_stream(gateway, identity, document_id)
     first = await anext(stream)  # a 404 is answered as problem+json, not as a broken stream
 
@@ -92,7 +88,7 @@ async def update_document(
     document_id: UUID, body: DocumentUpdate, identity: CurrentIdentity, gateway: CurrentGateway
 ) -> Any:
     """Changes the title, tags or category."""
-    _require_editor(identity)
+    require(identity, Permission.DOCUMENTS_WRITE)
     return await gateway.ingest.call(
         "PATCH",
         f"/internal/documents/{document_id}",
@@ -107,7 +103,7 @@ async def delete_document(
 ) -> Any:
     """Deletes the document: it answers `deleting` until its chunks and vectors are gone,
     then 404; from then on no answer cites it."""
-    _require_editor(identity)
+    require(identity, Permission.DOCUMENTS_WRITE)
     return await gateway.ingest.call(
         "DELETE", f"/internal/documents/{document_id}", token=identity.token
     )
@@ -121,6 +117,7 @@ async def list_documents(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
     """The caller's company's documents, newest first."""
+    require(identity, Permission.DOCUMENTS_READ)
     return await gateway.ingest.call(
         "GET",
         "/internal/documents",

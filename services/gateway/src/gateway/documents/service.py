@@ -125,6 +125,37 @@ async def _refuse_duplicate(
     )
 
 
+async def _reserve_storage(
+    gateway: Gateway, identity: Identity, stored: StoredBlob, prefix: str
+) -> None:
+    """Counts the file against the plan's storage; one that does not fit (tenants' 429,
+    passed on) is not kept. Taken after every other refusal, so only a failed publish gives
+    it back."""
+    try:
+        await gateway.tenants.call(
+            "POST",
+            "/internal/usage/storage",
+            token=identity.token,
+            json={"bytes": stored.size_bytes},
+        )
+    except Problem:
+        await gateway.blobs.delete_prefix(prefix)
+        raise
+
+
+async def _release_storage(gateway: Gateway, identity: Identity, size_bytes: int) -> None:
+    """Best effort: the caller is already being told the upload failed."""
+    try:
+        await gateway.tenants.call(
+            "POST",
+            "/internal/usage/storage/release",
+            token=identity.token,
+            json={"bytes": size_bytes},
+        )
+    except Problem as problem:
+        logger.warning("could not give back reserved storage", extra={"code": problem.code})
+
+
 async def _publish(
     gateway: Gateway, identity: Identity, payload: DocumentUploadedV1, prefix: str
 ) -> None:
@@ -133,6 +164,7 @@ async def _publish(
     except Exception as exc:
         logger.exception("could not publish document.uploaded")
         await gateway.blobs.delete_prefix(prefix)
+        await _release_storage(gateway, identity, payload.size_bytes)
         raise Problem(
             503, "bus-unavailable", "The upload could not be queued; try again shortly."
         ) from exc
@@ -151,10 +183,11 @@ async def _receive(
     category: str | None,
     version: int = 1,
 ) -> DocumentUploadedV1:
-    """Stores the file under `prefix`, refuses what the platform cannot take, and describes
-    the upload for ingest."""
+    """Stores the file under `prefix`, refuses what the platform or the plan cannot take, and
+    describes the upload for ingest."""
     stored = await _store(gateway, prefix, file)
     await _refuse_duplicate(gateway, identity, stored, prefix, document_id)
+    await _reserve_storage(gateway, identity, stored, prefix)
     return DocumentUploadedV1(
         document_id=document_id,
         title=title,

@@ -5,6 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query
 
+from common.auth import Permission, require
 from common.contracts.documents import DocumentOut, DocumentPage, DocumentUpdate
 from common.problems import Problem
 from common.service_app import CurrentIdentity, CurrentRuntime
@@ -21,6 +22,7 @@ def _not_found(document_id: UUID) -> Problem:
 async def read_document(
     document_id: UUID, identity: CurrentIdentity, runtime: CurrentRuntime
 ) -> DocumentOut:
+    require(identity, Permission.DOCUMENTS_READ)
     async with runtime.database.transaction(identity.company_id) as session:
         document = await service.get_document(session, identity.company_id, document_id)
         if document is None:
@@ -34,7 +36,9 @@ async def find_by_hash(
     identity: CurrentIdentity,
     runtime: CurrentRuntime,
 ) -> DocumentOut:
-    """The company's live document with this content, if any (uploads are deduplicated)."""
+    """The company's live document with this content, if any (uploads are deduplicated).
+    Asked only while an upload is received, so it takes the uploader's permission."""
+    require(identity, Permission.DOCUMENTS_WRITE)
     async with runtime.database.transaction(identity.company_id) as session:
         document = await service.find_by_hash(session, identity.company_id, sha256)
         if document is None:
@@ -49,6 +53,7 @@ async def list_documents(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DocumentPage:
+    require(identity, Permission.DOCUMENTS_READ)
     async with runtime.database.transaction(identity.company_id) as session:
         documents, total = await service.list_documents(
             session, identity.company_id, limit=limit, offset=offset
@@ -65,6 +70,7 @@ async def list_documents(
 async def update_document(
     document_id: UUID, body: DocumentUpdate, identity: CurrentIdentity, runtime: CurrentRuntime
 ) -> DocumentOut:
+    require(identity, Permission.DOCUMENTS_WRITE)
     async with runtime.database.transaction(identity.company_id) as session:
         document = await service.update_metadata(
             session, identity.company_id, document_id, changes=body.model_dump(exclude_unset=True)
@@ -79,6 +85,7 @@ async def delete_document(
     document_id: UUID, identity: CurrentIdentity, runtime: CurrentRuntime
 ) -> DocumentOut:
     """Starts the deletion: the document answers `deleting` until its vectors are purged."""
+    require(identity, Permission.DOCUMENTS_WRITE)
     async with runtime.database.transaction(identity.company_id) as session:
         document = await service.request_deletion(session, identity.company_id, document_id)
         if document is None:

@@ -11,7 +11,7 @@ its title, tags or category, with a `document.metadata_changed` event, for query
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -39,6 +39,7 @@ from common.events import (
     EmbeddedChunk,
     Event,
 )
+from common.suspensions import Suspensions
 from ingest.chunking import Chunk, HuggingFaceTokenizer, chunk_document
 from ingest.db import inbox, outbox
 from ingest.documents.models import GONE_STATUSES, LIVE_STATUSES, Document, DocumentStatus
@@ -78,6 +79,7 @@ class Pipeline:
     blobs: LocalBlobStore
     embedder: Embedder
     settings: IngestSettings
+    suspensions: Suspensions = field(default_factory=Suspensions)
 
 
 class DuplicateContent(Exception):
@@ -239,6 +241,9 @@ async def process_upload(pipeline: Pipeline, event: DocumentUploaded) -> None:
     # (An IntegrityError above means another upload of the same content won a race: the
     # consumer's retry then finds it and records this one as its duplicate.)
     if document.status not in PROCESSING_STATUSES:
+        return
+    if pipeline.suspensions.is_suspended(event.company_id):
+        await _fail(pipeline, event, "The company is suspended; its documents are not processed.")
         return
     try:
         await _run_stages(pipeline, event)

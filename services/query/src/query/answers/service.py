@@ -1,12 +1,13 @@
 """Answering a question from the company's own documents, with citations."""
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from common.bus import add_to_outbox, already_processed, record_processed
 from common.db import Database
 from common.embedding import Embedder
 from common.events import Citation, QuestionAnswered, QuestionAnsweredV1, QuestionAsked
+from common.suspensions import Suspensions
 from query.answers import extractive
 from query.answers.models import Answer
 from query.db import inbox, outbox
@@ -24,8 +25,17 @@ class Answerer:
     store: VectorStore
     embedder: Embedder
     settings: QuerySettings
+    suspensions: Suspensions = field(default_factory=Suspensions)
 
     async def answer(self, event: QuestionAsked) -> QuestionAnsweredV1:
+        if self.suspensions.is_suspended(event.company_id):
+            # Answered, so the asker's wait ends at once, but from nothing of the company's.
+            return QuestionAnsweredV1(
+                question_id=event.payload.question_id,
+                answer="This company is suspended; its documents cannot be searched.",
+                found=False,
+                citations=[],
+            )
         settings = self.settings
         question = event.payload.question
         question_vector = (await self.embedder.embed_async([question]))[0]

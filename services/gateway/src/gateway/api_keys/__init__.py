@@ -1,0 +1,1 @@
+"""A company's API keys, passed through to the tenants service."""

@@ -1,0 +1,109 @@
+"""Ingest's internal document routes check the caller's permission again, after the gateway: a
+role's for a person, the scopes' for an API key. Real app and Postgres; the tokens are signed
+here with a key the app's verifier trusts."""
+
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.algorithms import OKPAlgorithm
+
+from common.auth import TokenVerifier
+from common.bus import create_broker
+from common.db import Database
+from common.service_app import Runtime
+from devstack.client import assert_problem
+from ingest.main import create_app
+from ingest.settings import IngestSettings
+
+KID = "ingest-test-key"
+SIGNING_KEY = Ed25519PrivateKey.generate()
+NO_DOCUMENT = f"/internal/documents/{uuid4()}"
+BY_HASH = "/internal/documents/by-hash/" + "0" * 64
+
+
+@pytest.fixture
+async def client(ingest_database: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = IngestSettings(blob_root=tmp_path)
+    jwk: dict[str, Any] = json.loads(OKPAlgorithm.to_jwk(SIGNING_KEY.public_key()))
+    app = create_app(settings)
+    # The lifespan (broker, embedder) is not run: these routes need only the database.
+    app.state.runtime = Runtime(
+        settings=settings,
+        database=ingest_database,
+        broker=create_broker(settings),
+        verifier=TokenVerifier(
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            jwks={"keys": [jwk | {"kid": KID, "alg": "EdDSA", "use": "sig"}]},
+        ),
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+        yield client
+
+
+def headers(role: str = "operador", scopes: list[str] | None = None) -> dict[str, str]:
+    settings = IngestSettings()
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": str(uuid4()),
+        "company_id": str(uuid4()),
+        "role": role,
+        "iss": settings.token_issuer,
+        "aud": settings.token_audience,
+        "iat": now,
+        "exp": now + 60,
+        "jti": uuid4().hex,
+    }
+    if scopes is not None:
+        claims["scopes"] = scopes
+    token = jwt.encode(claims, SIGNING_KEY, algorithm="EdDSA", headers={"kid": KID})
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def call(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> int:
+    body = {"title": "Nuevo"} if method == "PATCH" else None
+    response = await client.request(method, path, json=body, **kwargs)
+    if response.status_code == 403:
+        assert_problem(response, 403, "forbidden")
+    return response.status_code
+
+
+READS = [("GET", "/internal/documents"), ("GET", NO_DOCUMENT)]
+WRITES = [("PATCH", NO_DOCUMENT), ("DELETE", NO_DOCUMENT), ("GET", BY_HASH)]
+
+
+async def test_an_operador_reads_but_does_not_change(client: httpx.AsyncClient) -> None:
+    operador = headers("operador")
+
+    assert [await call(client, m, p, headers=operador) for m, p in READS] == [200, 404]
+    assert [await call(client, m, p, headers=operador) for m, p in WRITES] == [403, 403, 403]
+
+
+async def test_a_supervisor_changes_documents(client: httpx.AsyncClient) -> None:
+    supervisor = headers("supervisor")
+
+    # 404: allowed, and the document does not exist.
+    assert [await call(client, m, p, headers=supervisor) for m, p in WRITES] == [404, 404, 404]
+
+
+async def test_an_api_key_is_held_to_its_scopes_whatever_its_role(
+    client: httpx.AsyncClient,
+) -> None:
+    reader = headers("operador", scopes=["documents:read"])
+    writer = headers("operador", scopes=["documents:write"])
+    asker = headers("owner", scopes=["questions:ask"])
+
+    assert [await call(client, m, p, headers=reader) for m, p in READS] == [200, 404]
+    assert [await call(client, m, p, headers=reader) for m, p in WRITES] == [403, 403, 403]
+    assert [await call(client, m, p, headers=writer) for m, p in READS] == [403, 403]
+    assert [await call(client, m, p, headers=writer) for m, p in WRITES] == [404, 404, 404]
+    assert [await call(client, m, p, headers=asker) for m, p in READS + WRITES] == [403] * 5
