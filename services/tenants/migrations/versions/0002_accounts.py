@@ -14,6 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from common.db.migrations import (
+    CURRENT_COMPANY,
     CURRENT_SCOPE,
     across_companies,
     allow_scope_read,
@@ -295,9 +296,18 @@ def upgrade() -> None:
         ["company_id", sa.text("created_at DESC"), sa.text("id DESC")],
         schema=SCHEMA,
     )
-    enable_tenant_rls(f"{SCHEMA}.audit_logs")
-    # An audit log is written once and never changed, by anyone.
-    op.execute(f"REVOKE UPDATE, DELETE ON {SCHEMA}.audit_logs FROM PUBLIC")
+    # Written once and never changed, by anyone: a company reads and adds its own rows, and
+    # no policy allows an update or a delete (FORCE binds the table's owner too).
+    op.execute(f"ALTER TABLE {SCHEMA}.audit_logs ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {SCHEMA}.audit_logs FORCE ROW LEVEL SECURITY")
+    op.execute(
+        f"CREATE POLICY audit_logs_read ON {SCHEMA}.audit_logs FOR SELECT "
+        f"USING (company_id = {CURRENT_COMPANY})"
+    )
+    op.execute(
+        f"CREATE POLICY audit_logs_append ON {SCHEMA}.audit_logs FOR INSERT "
+        f"WITH CHECK (company_id = {CURRENT_COMPANY})"
+    )
 
     # Platform operators belong to no company: only the platform scope sees them.
     op.create_table(

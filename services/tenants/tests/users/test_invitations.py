@@ -225,3 +225,33 @@ async def test_the_audit_log_is_for_managers_and_filters(
     assert by_owner["total"] == 3
     refused = await client.get("/internal/audit-logs", headers=bearer(supervisor))
     assert_problem(refused, 403, "forbidden")
+
+
+async def test_another_companys_invitations_are_out_of_reach(
+    client: httpx.AsyncClient, make_owner: MakeOwner, bearer: Bearer
+) -> None:
+    mine, theirs = await make_owner(), await make_owner()
+    their_invitation = await invite(client, theirs, bearer, "their-person@example.com")
+
+    cancel = await client.delete(
+        f"/internal/invitations/{their_invitation['id']}", headers=bearer(mine)
+    )
+    listed = await client.get(
+        "/internal/invitations", params={"company_id": str(theirs.company_id)}, headers=bearer(mine)
+    )
+    logs = await client.get(
+        "/internal/audit-logs", params={"company_id": str(theirs.company_id)}, headers=bearer(mine)
+    )
+    # A company_id in the body is refused, not obeyed.
+    smuggled = await client.post(
+        "/internal/invitations",
+        json={"email": "x@example.com", "company_id": str(theirs.company_id)},
+        headers=bearer(mine),
+    )
+
+    assert_problem(cancel, 404, "invitation-not-found")
+    assert listed.json()["total"] == 0
+    assert logs.json()["total"] == 0
+    assert smuggled.status_code == 422
+    theirs_listed = await client.get("/internal/invitations", headers=bearer(theirs))
+    assert [item["status"] for item in theirs_listed.json()["items"]] == ["pending"]
