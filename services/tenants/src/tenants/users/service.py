@@ -129,17 +129,23 @@ async def change_role(
         old={"role": old_role},
         new={"role": new_role.value},
     )
+    await _announce_role_change(session, caller, target, old_role)
+    return target
+
+
+async def _announce_role_change(
+    session: AsyncSession, caller: User, user: User, old_role: str
+) -> None:
     await add_to_outbox(
         session,
         outbox,
         UserRoleChanged.new(
             caller.company_id,
             UserRoleChangedV1(
-                user_id=target.id, old_role=old_role, new_role=new_role, changed_by=caller.id
+                user_id=user.id, old_role=old_role, new_role=user.role, changed_by=caller.id
             ),
         ),
     )
-    return target
 
 
 async def deactivate(
@@ -245,18 +251,6 @@ async def transfer_ownership(
         old={"owner_id": str(caller.id), "new_owner_role": old_role},
         new={"owner_id": str(target.id), "previous_owner_role": Role.ADMINISTRADOR.value},
     )
-    for user, before, after in (
-        (caller, Role.OWNER.value, Role.ADMINISTRADOR),
-        (target, old_role, Role.OWNER),
-    ):
-        await add_to_outbox(
-            session,
-            outbox,
-            UserRoleChanged.new(
-                caller.company_id,
-                UserRoleChangedV1(
-                    user_id=user.id, old_role=before, new_role=after, changed_by=caller.id
-                ),
-            ),
-        )
+    await _announce_role_change(session, caller, caller, Role.OWNER.value)
+    await _announce_role_change(session, caller, target, old_role)
     return target
