@@ -1,3 +1,4 @@
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -300,6 +301,34 @@ class TestJwksUrl:
             await assert_refused(verifier, sign(signing_key, claims(), kid=f"made-up-{n}"))
 
         assert jwks_server.fetches == fetches == 1
+
+    async def test_a_key_dropped_from_the_set_stops_verifying_once_the_set_is_stale(
+        self, jwks_server: JwksServer, signing_key: Ed25519PrivateKey
+    ) -> None:
+        verifier = TokenVerifier(
+            issuer=ISSUER, audience=AUDIENCE, jwks_url=jwks_server.url, max_age=0.2
+        )
+        token = sign(signing_key, claims())
+        await verifier.verify(token)
+        jwks_server.jwks = jwks_of(Ed25519PrivateKey.generate(), "signing-key-2")
+
+        await verifier.verify(token)  # the cached set is still fresh
+        await asyncio.sleep(0.3)
+
+        await assert_refused(verifier, token)
+
+    async def test_a_stale_set_that_cannot_be_refetched_stays_in_use(
+        self, jwks_server: JwksServer, signing_key: Ed25519PrivateKey
+    ) -> None:
+        verifier = TokenVerifier(
+            issuer=ISSUER, audience=AUDIENCE, jwks_url=jwks_server.url, max_age=0.0
+        )
+        token = sign(signing_key, claims())
+        await verifier.verify(token)
+        jwks_server.httpd.shutdown()
+        jwks_server.httpd.server_close()
+
+        await verifier.verify(token)
 
     async def test_an_unreachable_jwks_is_503_not_401(self, signing_key: Ed25519PrivateKey) -> None:
         verifier = TokenVerifier(

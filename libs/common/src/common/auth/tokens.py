@@ -64,7 +64,9 @@ class TokenVerifier:
     """Verifies access tokens with the keys the tenants service publishes as JWKS.
 
     Keys are cached; an unknown `kid` refetches the set (at most every `refresh_after`
-    seconds), which is how a rotated-in key is picked up without a restart.
+    seconds), which is how a rotated-in key is picked up without a restart. The set is also
+    refetched once it is `max_age` seconds old, so a key dropped from it (retired, or leaked)
+    stops verifying within that time; if the refetch fails, the cached keys stay in use.
     """
 
     def __init__(
@@ -75,11 +77,13 @@ class TokenVerifier:
         jwks_url: str | None = None,
         jwks: dict[str, Any] | None = None,
         refresh_after: float = 30.0,
+        max_age: float = 300.0,
     ) -> None:
         self.issuer = issuer
         self.audience = audience
         self.jwks_url = jwks_url
         self.refresh_after = refresh_after
+        self.max_age = max_age
         self._keys: dict[str, Any] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
@@ -97,7 +101,8 @@ class TokenVerifier:
         if not self.jwks_url:
             return
         async with self._lock:
-            if time.monotonic() - self._fetched_at < self.refresh_after and self._keys:
+            fresh_for = min(self.refresh_after, self.max_age)
+            if time.monotonic() - self._fetched_at < fresh_for and self._keys:
                 return
             async with httpx.AsyncClient(timeout=5.0) as client:
                 response = await client.get(self.jwks_url)
@@ -106,6 +111,11 @@ class TokenVerifier:
             self._fetched_at = time.monotonic()
 
     async def _key_for(self, kid: str) -> Any:
+        if self._keys and self.jwks_url and time.monotonic() - self._fetched_at > self.max_age:
+            try:
+                await self._refresh()
+            except httpx.HTTPError as exc:
+                logger.warning("could not refetch stale JWKS", extra={"error": str(exc)})
         if kid not in self._keys:
             try:
                 await self._refresh()
