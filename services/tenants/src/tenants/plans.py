@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from common.events import PlanLimitsV1
+
 
 class Plan(StrEnum):
     FREE = "free"
@@ -27,6 +29,10 @@ class PlanLimits:
 
     def columns(self) -> dict[str, Any]:
         return asdict(self)
+
+    def for_event(self) -> PlanLimitsV1:
+        """As announced to the services that enforce some of them (ingest, query)."""
+        return PlanLimitsV1(**asdict(self))
 
 
 LIMITS: dict[Plan, PlanLimits] = {

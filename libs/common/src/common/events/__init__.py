@@ -8,6 +8,7 @@ from common.events.companies import (
     CompanyReactivated,
     CompanyStatusV1,
     CompanySuspended,
+    PlanLimitsV1,
 )
 from common.events.documents import (
     DocumentChunksEmbedded,
@@ -80,6 +81,7 @@ __all__ = [
     "EmbeddedChunk",
     "Event",
     "Payload",
+    "PlanLimitsV1",
     "QuestionAnswered",
     "QuestionAnsweredV1",
     "QuestionAsked",

@@ -6,12 +6,25 @@ from uuid import UUID
 from common.events.envelope import Event, Payload
 
 
+class PlanLimitsV1(Payload):
+    """A company's limits as its plan (or an operator) set them; None is unlimited. Services
+    that enforce one of them keep the latest they were told."""
+
+    monthly_message_limit: int | None
+    user_limit: int | None
+    assistant_limit: int | None
+    document_character_limit: int | None
+    storage_mb_limit: int | None
+
+
 class CompanyCreatedV1(Payload):
     company_id: UUID
     name: str
     slug: str
     owner_user_id: UUID | None = None
     """None when an operator created the company: its owner joins by invitation."""
+    plan: str | None = None
+    limits: PlanLimitsV1 | None = None
 
 
 class CompanyCreated(Event):
@@ -30,6 +43,7 @@ class CompanyPlanChangedV1(Payload):
     new_plan: str
     changed_by: UUID | None = None
     """The operator who changed it; None when the system did."""
+    limits: PlanLimitsV1 | None = None
 
 
 class CompanyPlanChanged(Event):

@@ -174,7 +174,12 @@ async def sign_up(database: Database, request: SignupRequest, *, plan: Plan) -> 
         event = CompanyCreated.new(
             company.id,
             CompanyCreatedV1(
-                company_id=company.id, name=company.name, slug=company.slug, owner_user_id=owner.id
+                company_id=company.id,
+                name=company.name,
+                slug=company.slug,
+                owner_user_id=owner.id,
+                plan=plan.value,
+                limits=LIMITS[plan].for_event(),
             ),
         )
         await add_to_outbox(session, outbox, event)

@@ -175,7 +175,11 @@ async def create_company_with_owner_invitation(
             CompanyCreated.new(
                 company.id,
                 CompanyCreatedV1(
-                    company_id=company.id, name=company.name, slug=company.slug, owner_user_id=None
+                    company_id=company.id,
+                    name=company.name,
+                    slug=company.slug,
+                    plan=plan.value,
+                    limits=LIMITS[plan].for_event(),
                 ),
             ),
         )
@@ -234,6 +238,7 @@ async def change_plan(
                     old_plan=old_plan,
                     new_plan=plan.value,
                     changed_by=operator_id,
+                    limits=LIMITS[plan].for_event(),
                 ),
             ),
         )
