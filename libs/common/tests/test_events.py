@@ -25,10 +25,14 @@ from common.events import (
     DocumentPurgedV1,
     DocumentStatusChanged,
     DocumentStatusChangedV1,
+    DocumentStorageReleased,
+    DocumentStorageReleasedV1,
     DocumentUploaded,
     DocumentUploadedV1,
     EmbeddedChunk,
     Event,
+    QuestionAnswerDelta,
+    QuestionAnswerDeltaV1,
     QuestionAnswered,
     QuestionAnsweredV1,
     QuestionAsked,
@@ -172,6 +176,13 @@ def every_event() -> list[tuple[Event, UUID]]:
         ),
         (DocumentPurged.new(COMPANY, DocumentPurgedV1(document_id=ENTITY)), ENTITY),
         (
+            DocumentStorageReleased.new(
+                COMPANY,
+                DocumentStorageReleasedV1(document_id=ENTITY, bytes=2048, reason="deleted"),
+            ),
+            ENTITY,
+        ),
+        (
             QuestionAsked.new(
                 COMPANY,
                 QuestionAskedV1(
@@ -193,6 +204,12 @@ def every_event() -> list[tuple[Event, UUID]]:
                         )
                     ],
                 ),
+            ),
+            ENTITY,
+        ),
+        (
+            QuestionAnswerDelta.new(
+                COMPANY, QuestionAnswerDeltaV1(question_id=ENTITY, sequence=0, text="Twenty")
             ),
             ENTITY,
         ),
@@ -220,6 +237,17 @@ class TestRoundTrip:
         assert data["type"] == "document.uploaded"
         assert data["version"] == 1
         assert data["company_id"] == str(COMPANY)
+
+    def test_an_answer_written_before_needs_human_still_decodes(self) -> None:
+        [(answered, _)] = [(e, k) for e, k in every_event() if isinstance(e, QuestionAnswered)]
+        data = json.loads(encode_event(answered))
+        del data["payload"]["needs_human"], data["payload"]["error"]
+
+        decoded = decode_event(json.dumps(data).encode())
+
+        assert isinstance(decoded, QuestionAnswered)
+        assert decoded.payload.needs_human is False
+        assert decoded.payload.error is None
 
 
 class TestUndecodable:

@@ -8,7 +8,7 @@ from devstack.pytest_plugin import (
     service_database_urls,
 )
 
-TABLES = {"documents": True, "inbox": True, "outbox": True}
+TABLES = {"company_limits": True, "documents": True, "inbox": True, "outbox": True}
 
 
 def test_documents_of_every_company_are_carried_forward(scratch_database: str) -> None:
@@ -19,8 +19,8 @@ def test_documents_of_every_company_are_carried_forward(scratch_database: str) -
         run_sql(
             scratch_database,
             "INSERT INTO ingest.documents (id, company_id, title, filename, content_type,"
-            " size_bytes, sha256, blob_key, uploaded_by, status)"
-            " VALUES ($1, $2, 't', 't.md', 'text/markdown', 1, $3, 'k', $2, $4)",
+            " size_bytes, sha256, blob_key, uploaded_by, status, char_count)"
+            " VALUES ($1, $2, 't', 't.md', 'text/markdown', 7, $3, 'k', $2, $4, 40)",
             document_id,
             uuid.uuid4(),
             document_id.hex * 2,
@@ -29,12 +29,14 @@ def test_documents_of_every_company_are_carried_forward(scratch_database: str) -
 
     upgrade(migrations_dir("ingest"), owner_url)
     rows = run_sql(
-        scratch_database, "SELECT id, status, version, active_version FROM ingest.documents"
+        scratch_database,
+        "SELECT id, status, version, active_version, active_char_count, stored_bytes"
+        " FROM ingest.documents",
     )
-    assert {row["id"]: (row["status"], row["version"], row["active_version"]) for row in rows} == {
-        ready: ("ready", 1, 1),
-        failed: ("failed", 1, None),
-        processing: ("extracting", 1, None),
+    assert {row["id"]: tuple(row.values())[1:] for row in rows} == {
+        ready: ("ready", 1, 1, 40, 7),
+        failed: ("failed", 1, None, None, 7),
+        processing: ("extracting", 1, None, None, 7),
     }
 
     downgrade(migrations_dir("ingest"), owner_url, "base")

@@ -11,6 +11,9 @@ from devstack.pytest_plugin import (
 TABLES = {
     "active_documents": True,
     "answers": True,
+    "assistant_operators": True,
+    "assistants": True,
+    "company_limits": True,
     "deleted_documents": True,
     "document_metadata": True,
     "inbox": True,

@@ -26,7 +26,7 @@ from tenants.accounts.models import Company, User
 from tenants.accounts.service import SIGN_IN_SCOPE
 from tenants.api_keys.models import ApiKey
 from tenants.audit.models import AuditLog
-from tenants.db import outbox
+from tenants.db import inbox, outbox
 from tenants.invitations.models import Invitation
 from tenants.tokens.models import RefreshToken
 
@@ -37,6 +37,7 @@ TABLES: dict[str, Table] = {
     "companies": Company.__table__,  # type: ignore[dict-item]
     "users": User.__table__,  # type: ignore[dict-item]
     "outbox": outbox,
+    "inbox": inbox,
     "invitations": Invitation.__table__,  # type: ignore[dict-item]
     "refresh_tokens": RefreshToken.__table__,  # type: ignore[dict-item]
     "api_keys": ApiKey.__table__,  # type: ignore[dict-item]
@@ -50,6 +51,7 @@ CHANGES: dict[str, dict[str, Any]] = {
     "refresh_tokens": {"revoked_at": func.now()},
     "api_keys": {"revoked_at": func.now()},
     "audit_logs": {"action": "tampered"},
+    "inbox": {"processed_at": func.now()},
 }
 ONE_ROW_OF_EACH = """
     INSERT INTO tenants.invitations (id, company_id, email, role, token_hash)
@@ -62,6 +64,8 @@ ONE_ROW_OF_EACH = """
                 ARRAY['questions:ask']);
     INSERT INTO tenants.audit_logs (company_id, actor_type, action, resource_type)
         VALUES (:company, 'system', 'test.seeded', 'test');
+    INSERT INTO tenants.inbox (consumer, event_id, company_id)
+        VALUES ('test.seeded', gen_random_uuid(), :company);
 """
 
 

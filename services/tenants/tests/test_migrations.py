@@ -12,6 +12,7 @@ def test_downgrade_to_base_and_upgrade_again(scratch_database: str) -> None:
             "companies",
             "users",
             "outbox",
+            "inbox",
             "invitations",
             "refresh_tokens",
             "api_keys",

@@ -12,6 +12,7 @@ from common.events import (
     CompanySuspended,
     DocumentStatusChanged,
     DocumentUploaded,
+    QuestionAnswerDelta,
     QuestionAnswered,
     QuestionAsked,
 )
@@ -20,6 +21,7 @@ from common.problems import Problem, install_problem_handlers, problem_response
 from common.suspensions import Suspensions
 from gateway.admin import api as admin_api
 from gateway.api_keys import api as api_keys_api
+from gateway.assistants import api as assistants_api
 from gateway.auth import api as auth_api
 from gateway.auth.api_keys import ApiKeys
 from gateway.company import api as company_api
@@ -87,6 +89,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             DocumentStatusChanged.topic,
             QuestionAsked.topic,
             QuestionAnswered.topic,
+            QuestionAnswerDelta.topic,
             CompanySuspended.topic,
         ]
         try:
@@ -137,5 +140,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(questions_api.router)
     app.include_router(users_api.router)
     app.include_router(admin_api.router)
+    app.include_router(assistants_api.router)
     app.include_router(api_keys_api.router)
     return app

@@ -24,8 +24,10 @@ from starlette.requests import Request
 from common.auth import TokenVerifier
 from common.blobs import LocalBlobStore
 from common.bus import create_broker
+from common.db import Database
 from common.db.alembic import upgrade
 from common.problems import Problem
+from common.service_app import Runtime
 from common.suspensions import Suspensions
 from devstack.client import assert_problem
 from devstack.keys import ensure_signing_key
@@ -37,6 +39,8 @@ from gateway.main import create_app
 from gateway.questions.waiter import AnswerWaiter
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstream
+from ingest.main import create_app as create_ingest_app
+from ingest.settings import IngestSettings
 from tenants.accounts.models import Company
 from tenants.api_keys.models import ApiKey
 from tenants.main import create_app as create_tenants_app
@@ -45,7 +49,7 @@ from tenants.state import TenantsState, attach_state, build_state
 
 KEYS = "/v1/api-keys"
 PASSWORD = "a-long-password-1"
-# No service listens here: a route that reached ingest or query would answer 503.
+# No service listens here: a route that reached query would answer 503.
 NOWHERE = "http://127.0.0.1:9"
 
 
@@ -103,6 +107,28 @@ def tenants_app(tenants_state: TenantsState) -> FastAPI:
     return app
 
 
+@pytest.fixture(scope="session")
+async def ingest_app(
+    migrated_database: dict[str, dict[str, str]], tenants_state: TenantsState
+) -> AsyncIterator[FastAPI]:
+    """The real ingest app in process, for the document usage the company read includes; its
+    lifespan (broker, model) is not run, as these routes need only its database."""
+    settings = IngestSettings(database_url=migrated_database["ingest"]["DATABASE_URL"])
+    app = create_ingest_app(settings)
+    app.state.runtime = Runtime(
+        settings=settings,
+        database=Database(settings.database_url, pool_size=2),
+        broker=create_broker(settings),
+        verifier=TokenVerifier(
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            jwks=tenants_state.tokens.jwks().model_dump(),
+        ),
+    )
+    yield app
+    await app.state.runtime.database.dispose()
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
@@ -110,10 +136,14 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def gateway_state(
-    tenants_app: FastAPI, tenants_state: TenantsState, clock: ManualClock, tmp_path: Path
+    tenants_app: FastAPI,
+    tenants_state: TenantsState,
+    ingest_app: FastAPI,
+    clock: ManualClock,
+    tmp_path: Path,
 ) -> AsyncIterator[Gateway]:
-    """What the gateway's lifespan would build, its tenants upstream being the real tenants
-    app in process."""
+    """What the gateway's lifespan would build, its tenants and ingest upstreams being the
+    real apps in process."""
     settings = GatewaySettings(ingest_url=NOWHERE, query_url=NOWHERE)
     tokens = tenants_state.settings
     verifier = TokenVerifier(
@@ -126,6 +156,11 @@ async def gateway_state(
     tenants.client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=tenants_app), base_url="http://tenants"
     )
+    ingest = Upstream("ingest", "http://ingest", 10.0)
+    await ingest.client.aclose()
+    ingest.client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=ingest_app), base_url="http://ingest"
+    )
     yield Gateway(
         settings=settings,
         broker=create_broker(settings),
@@ -134,13 +169,14 @@ async def gateway_state(
         answers=AnswerWaiter(),
         statuses=StatusHub(),
         tenants=tenants,
-        ingest=Upstream("ingest", NOWHERE, 2.0),
+        ingest=ingest,
         query=Upstream("query", NOWHERE, 2.0),
         operator_verifier=verifier,
         suspensions=Suspensions(),
         api_keys=ApiKeys(tenants, verifier, clock=clock),
     )
     await tenants.close()
+    await ingest.close()
 
 
 @pytest.fixture

@@ -3,9 +3,12 @@
 import anyio
 from fastapi import FastAPI
 
+from common import plan_limits
 from common.blobs import LocalBlobStore
 from common.embedding import Embedder
 from common.events import (
+    CompanyCreated,
+    CompanyPlanChanged,
     CompanySuspended,
     DocumentChunksEmbedded,
     DocumentDeleted,
@@ -13,10 +16,11 @@ from common.events import (
     DocumentMetadataChanged,
     DocumentPurged,
     DocumentStatusChanged,
+    DocumentStorageReleased,
     DocumentUploaded,
 )
 from common.service_app import Runtime, create_service_app
-from ingest.db import outbox
+from ingest.db import company_limits, inbox, outbox
 from ingest.documents import api, consumers
 from ingest.documents.service import Pipeline
 from ingest.extraction import isolated
@@ -35,13 +39,22 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         )
         consumers.register(runtime.broker, pipeline)
         pipeline.suspensions.register(runtime.broker)
+        plan_limits.register(
+            runtime.broker,
+            runtime.database,
+            table=company_limits,
+            inbox=inbox,
+            service=settings.service_name,
+        )
         await anyio.to_thread.run_sync(isolated.start_server)
 
     return create_service_app(
         settings,
         title="ingest (internal)",
-        routers=[api.router],
+        routers=[api.router, api.usage_router],
         topics=[
+            CompanyCreated.topic,
+            CompanyPlanChanged.topic,
             CompanySuspended.topic,
             DocumentUploaded.topic,
             DocumentChunksEmbedded.topic,
@@ -50,6 +63,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             DocumentMetadataChanged.topic,
             DocumentDeleted.topic,
             DocumentPurged.topic,
+            DocumentStorageReleased.topic,
         ],
         outbox=outbox,
         setup=setup,

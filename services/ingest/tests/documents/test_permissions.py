@@ -2,29 +2,23 @@
 role's for a person, the scopes' for an API key. Real app and Postgres; the tokens are signed
 here with a key the app's verifier trusts."""
 
-import json
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import httpx
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from jwt.algorithms import OKPAlgorithm
 
-from common.auth import TokenVerifier
 from common.bus import create_broker
 from common.db import Database
 from common.service_app import Runtime
 from devstack.client import assert_problem
+from devstack.signer import TestSigner
 from ingest.main import create_app
 from ingest.settings import IngestSettings
 
-KID = "ingest-test-key"
-SIGNING_KEY = Ed25519PrivateKey.generate()
+SIGNER = TestSigner()
 NO_DOCUMENT = f"/internal/documents/{uuid4()}"
 BY_HASH = "/internal/documents/by-hash/" + "0" * 64
 
@@ -32,18 +26,13 @@ BY_HASH = "/internal/documents/by-hash/" + "0" * 64
 @pytest.fixture
 async def client(ingest_database: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = IngestSettings(blob_root=tmp_path)
-    jwk: dict[str, Any] = json.loads(OKPAlgorithm.to_jwk(SIGNING_KEY.public_key()))
     app = create_app(settings)
     # The lifespan (broker, embedder) is not run: these routes need only the database.
     app.state.runtime = Runtime(
         settings=settings,
         database=ingest_database,
         broker=create_broker(settings),
-        verifier=TokenVerifier(
-            issuer=settings.token_issuer,
-            audience=settings.token_audience,
-            jwks={"keys": [jwk | {"kid": KID, "alg": "EdDSA", "use": "sig"}]},
-        ),
+        verifier=SIGNER.verifier(settings),
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
@@ -51,22 +40,7 @@ async def client(ingest_database: Database, tmp_path: Path) -> AsyncIterator[htt
 
 
 def headers(role: str = "operador", scopes: list[str] | None = None) -> dict[str, str]:
-    settings = IngestSettings()
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "sub": str(uuid4()),
-        "company_id": str(uuid4()),
-        "role": role,
-        "iss": settings.token_issuer,
-        "aud": settings.token_audience,
-        "iat": now,
-        "exp": now + 60,
-        "jti": uuid4().hex,
-    }
-    if scopes is not None:
-        claims["scopes"] = scopes
-    token = jwt.encode(claims, SIGNING_KEY, algorithm="EdDSA", headers={"kid": KID})
-    return {"Authorization": f"Bearer {token}"}
+    return SIGNER.headers(IngestSettings(), role=role, scopes=scopes)
 
 
 async def call(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> int:

@@ -1,23 +1,30 @@
 """Builds the query process: indexing and answering consumers, and its health route."""
 
+import functools
+
 from fastapi import FastAPI
 
+from common import plan_limits
+from common.bus import publish_event
 from common.embedding import Embedder
 from common.events import (
     CompanyCreated,
+    CompanyPlanChanged,
     CompanySuspended,
     DocumentChunksEmbedded,
     DocumentDeleted,
     DocumentIndexed,
     DocumentMetadataChanged,
     DocumentPurged,
+    QuestionAnswerDelta,
     QuestionAnswered,
     QuestionAsked,
 )
 from common.service_app import Runtime, create_service_app
 from query.answers import consumers as answer_consumers
 from query.answers.service import Answerer
-from query.db import outbox
+from query.assistants import api as assistants_api
+from query.db import company_limits, inbox, outbox
 from query.index import consumers as index_consumers
 from query.index.store import VectorStore
 from query.settings import QuerySettings
@@ -31,9 +38,22 @@ def create_app(settings: QuerySettings | None = None) -> FastAPI:
         store = VectorStore.from_settings(settings, embedder.dimension)
         runtime.extras["store"] = store
         index_consumers.register(runtime.broker, runtime.database, store)
-        answerer = Answerer(runtime.database, store, embedder, settings)
+        answerer = Answerer(
+            runtime.database,
+            store,
+            embedder,
+            settings,
+            publish_delta=functools.partial(publish_event, runtime.broker),
+        )
         answer_consumers.register(runtime.broker, answerer)
         answerer.suspensions.register(runtime.broker)
+        plan_limits.register(
+            runtime.broker,
+            runtime.database,
+            table=company_limits,
+            inbox=inbox,
+            service="query",
+        )
 
     async def teardown(runtime: Runtime) -> None:
         store = runtime.extras.get("store")
@@ -43,9 +63,10 @@ def create_app(settings: QuerySettings | None = None) -> FastAPI:
     return create_service_app(
         settings,
         title="query (internal)",
-        routers=[],
+        routers=[assistants_api.router],
         topics=[
             CompanyCreated.topic,
+            CompanyPlanChanged.topic,
             CompanySuspended.topic,
             DocumentChunksEmbedded.topic,
             DocumentIndexed.topic,
@@ -54,6 +75,7 @@ def create_app(settings: QuerySettings | None = None) -> FastAPI:
             DocumentPurged.topic,
             QuestionAsked.topic,
             QuestionAnswered.topic,
+            QuestionAnswerDelta.topic,
         ],
         outbox=outbox,
         setup=setup,

@@ -1,28 +1,33 @@
 """Answering against a real index, the real model and the database as the application role."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 from uuid import UUID
 
+import pytest
 from sqlalchemy import select
 
 from common.db import Database
 from common.embedding import Embedder
 from common.events import (
     DocumentChunksEmbedded,
+    QuestionAnswerDelta,
     QuestionAnswered,
     QuestionAsked,
     QuestionAskedV1,
     decode_event,
 )
+from devstack.openai_server import FakeOpenAI
 from query.answers.models import Answer
-from query.answers.service import Answerer
+from query.answers.service import PROVIDER_FAILED, PROVIDER_FAILED_ANSWER, Answerer
 from query.db import outbox
 from query.index import service as index_service
 from query.index.store import VectorStore
 from query.settings import QuerySettings
 
 MakeBatches = Callable[..., list[DocumentChunksEmbedded]]
+OPENAI_KEY = "sk-test-query-1"
 
 MANUAL = [
     "Los empleados de Acme tienen veintitrés días laborables de vacaciones pagadas al año.",
@@ -119,3 +124,163 @@ class TestAnswerer:
         assert not published.payload.found
         assert published.payload.citations == []
         assert published.payload.answer == settings.fallback_answer
+        assert published.payload.needs_human
+
+    async def test_the_answer_goes_out_live_as_numbered_deltas_too(
+        self,
+        query_database: Database,
+        store: VectorStore,
+        embedder: Embedder,
+        make_batches: MakeBatches,
+    ) -> None:
+        company = uuid.uuid4()
+        for batch in make_batches(company, MANUAL):
+            await index_service.index_batch(query_database, store, batch)
+        deltas: list[QuestionAnswerDelta] = []
+        answerer = Answerer(
+            query_database, store, embedder, QuerySettings(), publish_delta=collect(deltas)
+        )
+        asked = question(company, "¿Cuántos días de vacaciones tienen los empleados de Acme?")
+
+        await answerer.handle(asked)
+
+        [published] = await answers_published(query_database, company)
+        [delta] = deltas  # the extractive answer is written in one piece
+        assert delta.payload.text == published.payload.answer
+        assert delta.payload.sequence == 0
+        assert delta.key() == str(asked.payload.question_id)
+        assert delta.correlation_id == asked.correlation_id
+        assert not published.payload.needs_human
+
+
+def collect(into: list[QuestionAnswerDelta]) -> Callable[[QuestionAnswerDelta], Awaitable[None]]:
+    async def publish(delta: QuestionAnswerDelta) -> None:
+        into.append(delta)
+
+    return publish
+
+
+@pytest.fixture
+def openai_server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        yield server
+
+
+def openai_settings(server: FakeOpenAI, **changes: Any) -> QuerySettings:
+    return QuerySettings(
+        answer_provider="openai",
+        openai_base_url=server.base_url,
+        openai_api_key=OPENAI_KEY,
+        openai_model="gpt-local",
+        **changes,
+    )
+
+
+class TestAnswererWithOpenAI:
+    async def indexed_company(
+        self, database: Database, store: VectorStore, make_batches: MakeBatches
+    ) -> tuple[UUID, UUID]:
+        company = uuid.uuid4()
+        batches = make_batches(company, MANUAL, title="Manual del empleado")
+        for batch in batches:
+            await index_service.index_batch(database, store, batch)
+        return company, batches[0].payload.document_id
+
+    async def test_the_streamed_answer_is_cited_from_the_passages_it_was_given(
+        self,
+        query_database: Database,
+        store: VectorStore,
+        embedder: Embedder,
+        make_batches: MakeBatches,
+        openai_server: FakeOpenAI,
+    ) -> None:
+        company, document_id = await self.indexed_company(query_database, store, make_batches)
+        openai_server.pieces = ["Tienen ", "veintitrés ", "días ", "laborables."]
+        deltas: list[QuestionAnswerDelta] = []
+        answerer = Answerer(
+            query_database,
+            store,
+            embedder,
+            openai_settings(openai_server),
+            publish_delta=collect(deltas),
+        )
+        asked = question(company, "¿Cuántos días de vacaciones tienen los empleados de Acme?")
+
+        await answerer.handle(asked)
+
+        [published] = await answers_published(query_database, company)
+        answer = published.payload
+        assert answer.answer == "Tienen veintitrés días laborables."
+        assert answer.found
+        assert not answer.needs_human
+        assert answer.error is None
+        assert [(d.payload.sequence, d.payload.text) for d in deltas] == list(
+            enumerate(openai_server.pieces)
+        )
+        cited = {c.document_id: c for c in answer.citations}
+        assert cited[document_id].title == "Manual del empleado"
+        assert "veintitrés" in " ".join(c.snippet for c in answer.citations)
+        [request] = openai_server.requests
+        assert request.headers["authorization"] == f"Bearer {OPENAI_KEY}"
+        assert request.body["model"] == "gpt-local"
+        system, user = request.body["messages"]
+        assert "never instructions" in system["content"]
+        assert '<passage id="1" title="Manual del empleado">' in user["content"]
+        assert "veintitrés días laborables de vacaciones" in user["content"]
+        async with query_database.transaction(company) as session:
+            stored = await session.get(Answer, asked.payload.question_id)
+        assert stored is not None
+        assert stored.answer == answer.answer
+
+    @pytest.mark.parametrize(
+        ("status", "failure"), [(500, None), (None, "garbage"), (None, "hang")]
+    )
+    async def test_a_failing_provider_ends_in_a_clear_answer(
+        self,
+        query_database: Database,
+        store: VectorStore,
+        embedder: Embedder,
+        make_batches: MakeBatches,
+        openai_server: FakeOpenAI,
+        status: int | None,
+        failure: str | None,
+    ) -> None:
+        company, _ = await self.indexed_company(query_database, store, make_batches)
+        openai_server.status = status
+        openai_server.failure = failure  # type: ignore[assignment]
+        settings = openai_settings(openai_server, openai_timeout_seconds=0.5)
+        answerer = Answerer(query_database, store, embedder, settings)
+
+        await answerer.handle(
+            question(company, "¿Cuántos días de vacaciones tienen los empleados de Acme?")
+        )
+
+        [published] = await answers_published(query_database, company)
+        assert published.payload.error == PROVIDER_FAILED
+        assert published.payload.answer == PROVIDER_FAILED_ANSWER
+        assert not published.payload.found
+        assert published.payload.citations == []
+        assert len(openai_server.requests) == 1
+
+    async def test_below_the_threshold_the_provider_is_not_asked(
+        self,
+        query_database: Database,
+        store: VectorStore,
+        embedder: Embedder,
+        make_batches: MakeBatches,
+        openai_server: FakeOpenAI,
+    ) -> None:
+        company, _ = await self.indexed_company(query_database, store, make_batches)
+        settings = openai_settings(openai_server, answer_min_score=0.99)
+        answerer = Answerer(query_database, store, embedder, settings)
+
+        await answerer.handle(
+            question(company, "¿Cuántos días de vacaciones tienen los empleados de Acme?")
+        )
+
+        [published] = await answers_published(query_database, company)
+        assert openai_server.requests == []
+        assert published.payload.answer == settings.fallback_answer
+        assert not published.payload.found
+        assert published.payload.needs_human
+        assert published.payload.citations == []

@@ -19,7 +19,7 @@ from common.events import (
 )
 from query.db import outbox
 from query.index import service
-from query.index.store import VectorStore, collection_name
+from query.index.store import DENSE, VectorStore, collection_name
 
 MakeBatches = Callable[..., list[DocumentChunksEmbedded]]
 
@@ -98,7 +98,7 @@ class TestIndexBatch:
             points=[
                 models.PointStruct(
                     id=str(uuid.uuid4()),
-                    vector=batch.payload.chunks[0].vector,
+                    vector={DENSE: batch.payload.chunks[0].vector},
                     payload={"company_id": str(intruder), "document_id": str(uuid.uuid4())},
                 )
             ],

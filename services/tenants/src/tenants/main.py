@@ -10,12 +10,14 @@ from common.events import (
     CompanyCreated,
     CompanyPlanChanged,
     CompanySuspended,
+    DocumentStorageReleased,
     UserJoined,
 )
 from common.health import health_router
 from common.problems import install_problem_handlers
 from tenants.accounts.api import router as accounts_router
 from tenants.api_keys.api import router as api_keys_router
+from tenants.companies import consumers as companies_consumers
 from tenants.companies.api import router as companies_router
 from tenants.db import outbox
 from tenants.operators.api import router as operators_router
@@ -32,10 +34,12 @@ def create_app(settings: TenantsSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = build_state(settings)
         attach_state(app, state)
+        broker = create_broker(settings)
+        companies_consumers.register(broker, state.database)
         try:
             async with running_bus(
                 settings,
-                create_broker(settings),
+                broker,
                 topics=sorted(
                     {
                         event.topic
@@ -43,6 +47,7 @@ def create_app(settings: TenantsSettings | None = None) -> FastAPI:
                             CompanyCreated,
                             CompanyPlanChanged,
                             CompanySuspended,
+                            DocumentStorageReleased,
                             UserJoined,
                         )
                     }

@@ -20,9 +20,12 @@ class Permission(StrEnum):
     USERS_MANAGE = "users:manage"
     API_KEYS_MANAGE = "api_keys:manage"
     AUDIT_READ = "audit:read"
+    ASSISTANTS_READ = "assistants:read"
+    ASSISTANTS_MANAGE = "assistants:manage"
 
 
 _EVERYONE = {
+    Permission.ASSISTANTS_READ,
     Permission.DOCUMENTS_READ,
     Permission.QUESTIONS_ASK,
     Permission.COMPANY_READ,
@@ -34,6 +37,7 @@ _MANAGERS = _EDITORS | {
     Permission.USERS_MANAGE,
     Permission.API_KEYS_MANAGE,
     Permission.AUDIT_READ,
+    Permission.ASSISTANTS_MANAGE,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -35,6 +35,13 @@ class AssistantAllowance(BaseModel):
     allowed: int | None
 
 
+class DocumentUsage(BaseModel):
+    """What the company's documents hold against the plan, as ingest (their owner) counts
+    it; the gateway puts it into the company's usage, whose limits tenants keeps."""
+
+    document_characters_used: int
+
+
 class CompanyUsage(BaseModel):
     messages: MessageUsage
     users: CountUsage

@@ -25,3 +25,5 @@ class AnswerOut(BaseModel):
     found: bool
     """False when the company's documents hold nothing relevant: the answer then says so."""
     citations: list[Citation]
+    needs_human: bool = False
+    """True when the documents could not answer it: a person should follow the question up."""

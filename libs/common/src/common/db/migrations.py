@@ -77,6 +77,25 @@ def inbox_table_sql(schema: str) -> list[str]:
     ]
 
 
+def company_limits_table_sql(schema: str) -> list[str]:
+    """The plan limits tenants last announced for each company (see common.plan_limits)."""
+    return [
+        f"""
+        CREATE TABLE {schema}.company_limits (
+            company_id uuid NOT NULL CONSTRAINT pk_company_limits PRIMARY KEY,
+            monthly_message_limit bigint,
+            user_limit bigint,
+            assistant_limit bigint,
+            document_character_limit bigint,
+            storage_mb_limit bigint,
+            announced_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now()
+        )
+        """,
+        *tenant_rls_sql(f"{schema}.company_limits"),
+    ]
+
+
 def _run(statements: list[str]) -> None:
     for statement in statements:
         op.execute(statement)
@@ -113,3 +132,7 @@ def create_outbox_table(schema: str) -> None:
 
 def create_inbox_table(schema: str) -> None:
     _run(inbox_table_sql(schema))
+
+
+def create_company_limits_table(schema: str) -> None:
+    _run(company_limits_table_sql(schema))

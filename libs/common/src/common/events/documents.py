@@ -164,3 +164,25 @@ class DocumentPurged(Event):
 
     def key(self) -> str:
         return str(self.payload.document_id)
+
+
+class DocumentStorageReleasedV1(Payload):
+    document_id: UUID
+    bytes: int = Field(gt=0)
+    """What the gateway counted against the plan's storage for these files: every version's
+    for a deleted document, the one upload's for a duplicate."""
+    reason: Literal["deleted", "duplicate"]
+
+
+class DocumentStorageReleased(Event):
+    """Files the company's storage no longer holds (a deleted document, or an upload ingest
+    ended as a duplicate): tenants gives their bytes back. Published by ingest, once per
+    release, in the transaction that decides it."""
+
+    topic: ClassVar[str] = "documents.storage_released"
+    type: Literal["document.storage_released"] = "document.storage_released"
+    version: Literal[1] = 1
+    payload: DocumentStorageReleasedV1
+
+    def key(self) -> str:
+        return str(self.payload.document_id)

@@ -39,6 +39,10 @@ class QuestionAnsweredV1(Payload):
     found: bool
     """False when nothing in the company's documents was relevant enough to answer from."""
     citations: list[Citation]
+    needs_human: bool = False
+    """True when the answer could not come from the documents: a person should follow it up."""
+    error: str | None = None
+    """Why no answer could be composed (the provider failed); the answer text then says so."""
 
 
 class QuestionAnswered(Event):
@@ -46,6 +50,26 @@ class QuestionAnswered(Event):
     type: Literal["question.answered"] = "question.answered"
     version: Literal[1] = 1
     payload: QuestionAnsweredV1
+
+    def key(self) -> str:
+        return str(self.payload.question_id)
+
+
+class QuestionAnswerDeltaV1(Payload):
+    question_id: UUID
+    sequence: int = Field(ge=0)
+    """The piece's place in its answer, from 0: a listener can tell a gap or a repeat."""
+    text: str
+
+
+class QuestionAnswerDelta(Event):
+    """A piece of an answer being written, for clients that follow it live. Best effort:
+    `question.answered` carries the whole answer and is what counts."""
+
+    topic: ClassVar[str] = "questions.answer_deltas"
+    type: Literal["question.answer_delta"] = "question.answer_delta"
+    version: Literal[1] = 1
+    payload: QuestionAnswerDeltaV1
 
     def key(self) -> str:
         return str(self.payload.question_id)

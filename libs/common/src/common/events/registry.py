@@ -18,10 +18,11 @@ from common.events.documents import (
     DocumentMetadataChanged,
     DocumentPurged,
     DocumentStatusChanged,
+    DocumentStorageReleased,
     DocumentUploaded,
 )
 from common.events.envelope import Event
-from common.events.questions import QuestionAnswered, QuestionAsked
+from common.events.questions import QuestionAnswerDelta, QuestionAnswered, QuestionAsked
 from common.events.users import UserDeactivated, UserInvited, UserJoined, UserRoleChanged
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -40,8 +41,10 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     DocumentMetadataChanged,
     DocumentDeleted,
     DocumentPurged,
+    DocumentStorageReleased,
     QuestionAsked,
     QuestionAnswered,
+    QuestionAnswerDelta,
 )
 
 _BY_TYPE_AND_VERSION: dict[tuple[str, int], type[Event]] = {

@@ -6,12 +6,14 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query
 
 from common.auth import Permission, require
+from common.contracts.company import DocumentUsage
 from common.contracts.documents import DocumentOut, DocumentPage, DocumentUpdate
 from common.problems import Problem
 from common.service_app import CurrentIdentity, CurrentRuntime
-from ingest.documents import service
+from ingest.documents import characters, service
 
 router = APIRouter(prefix="/internal/documents", tags=["documents"])
+usage_router = APIRouter(prefix="/internal/usage", tags=["usage"])
 
 
 def _not_found(document_id: UUID) -> Problem:
@@ -91,3 +93,12 @@ async def delete_document(
         if document is None:
             raise _not_found(document_id)
         return DocumentOut.model_validate(document)
+
+
+@usage_router.get("")
+async def read_usage(identity: CurrentIdentity, runtime: CurrentRuntime) -> DocumentUsage:
+    """What the company's documents hold against its plan, for the company's usage."""
+    require(identity, Permission.COMPANY_READ)
+    async with runtime.database.transaction(identity.company_id) as session:
+        used = await characters.characters_used(session, identity.company_id)
+    return DocumentUsage(document_characters_used=used)

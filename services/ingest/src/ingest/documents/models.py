@@ -55,6 +55,12 @@ class Document(Base):
     page_count: Mapped[int | None] = mapped_column(Integer)
     ocr_pages: Mapped[int | None] = mapped_column(Integer)
     char_count: Mapped[int | None] = mapped_column(Integer)
+    """The latest version's characters, once extracted."""
+    active_char_count: Mapped[int | None] = mapped_column(Integer)
+    """The active version's characters: what the document holds against the plan while a
+    newer version is on its way or failed."""
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    """What the company's storage counts for the document's files: every version kept."""
     chunk_count: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
     """The latest uploaded version: status, progress, file and counts describe it."""

@@ -1,7 +1,9 @@
 """A document's life in ingest: recorded on upload; extracted, chunked and embedded, each
 stage with its progress and time; indexing once its chunks are queued for query; ready when
-query reports them indexed; or failed with a reason a person can act on. Deleting it asks
-query to purge its vectors; the file goes with it.
+query reports them indexed; or failed with a reason a person can act on (a document past the
+plan's characters among them, see `characters`). Deleting it asks query to purge its vectors;
+the file goes with it, and once purged its storage is given back (`document.storage_released`,
+as for an upload ended as a duplicate).
 
 Every status change is committed with a `document.status_changed` event in the outbox, so
 whoever follows the document live sees exactly what the database holds. Likewise a change of
@@ -13,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import anyio
@@ -35,6 +37,8 @@ from common.events import (
     DocumentPurged,
     DocumentStatusChanged,
     DocumentStatusChangedV1,
+    DocumentStorageReleased,
+    DocumentStorageReleasedV1,
     DocumentUploaded,
     EmbeddedChunk,
     Event,
@@ -42,6 +46,7 @@ from common.events import (
 from common.suspensions import Suspensions
 from ingest.chunking import Chunk, HuggingFaceTokenizer, chunk_document
 from ingest.db import inbox, outbox
+from ingest.documents import characters
 from ingest.documents.models import GONE_STATUSES, LIVE_STATUSES, Document, DocumentStatus
 from ingest.extraction import ExtractionError, extract_document
 from ingest.extraction.isolated import ExtractionCrashed, run_isolated
@@ -148,6 +153,16 @@ async def _set_status(
     await add_to_outbox(session, outbox, status_event(document, cause))
 
 
+def storage_released(
+    document: Document, size: int, reason: Literal["deleted", "duplicate"], cause: Event
+) -> DocumentStorageReleased:
+    return DocumentStorageReleased.new(
+        document.company_id,
+        DocumentStorageReleasedV1(document_id=document.id, bytes=size, reason=reason),
+        cause=cause,
+    )
+
+
 async def _live_duplicate(session: AsyncSession, event: DocumentUploaded) -> Document | None:
     return await session.scalar(
         select(Document).where(
@@ -203,15 +218,17 @@ async def _record_upload(session: AsyncSession, event: DocumentUploaded) -> Docu
     existing row moved on to it. A live copy of the same content elsewhere is refused (the
     unique index settles a race between two uploads of it)."""
     document = await session.get(Document, event.payload.document_id)
-    if document is not None and (
-        document.blob_key == event.payload.blob_key or document.status in GONE_OR_GOING
-    ):
-        return document  # this very upload, seen before; or the document is being deleted
+    if document is not None and document.blob_key == event.payload.blob_key:
+        return document  # this very upload, seen before
+    if document is not None and document.status in GONE_OR_GOING:
+        await _version_of_a_gone_document(session, document, event)
+        return document
     existing = await _live_duplicate(session, event)
     if existing is not None:
         raise DuplicateContent(existing)
     if document is None:
         document = _new_document(event, DocumentStatus.EXTRACTING)
+        document.stored_bytes = event.payload.size_bytes
         session.add(document)
     else:
         before = _metadata(document)
@@ -219,10 +236,28 @@ async def _record_upload(session: AsyncSession, event: DocumentUploaded) -> Docu
         # uploaded at once both get a number, the later one wins.
         version = max(event.payload.document_version, document.version + 1)
         _start_version(document, event, DocumentStatus.EXTRACTING, version=version)
+        document.stored_bytes += event.payload.size_bytes
         await _announce_metadata(session, document, before, event)
     await session.flush()
     await add_to_outbox(session, outbox, status_event(document, event))
     return document
+
+
+async def _version_of_a_gone_document(
+    session: AsyncSession, document: Document, event: DocumentUploaded
+) -> None:
+    """A version that raced the document's deletion is not processed; its bytes go with the
+    document's (or at once, when they are already gone)."""
+    if not await record_processed(session, inbox, UPLOADS_CONSUMER, event):
+        return
+    if document.status == DocumentStatus.DELETING:
+        document.stored_bytes += event.payload.size_bytes
+    else:
+        await add_to_outbox(
+            session,
+            outbox,
+            storage_released(document, event.payload.size_bytes, "deleted", event),
+        )
 
 
 async def process_upload(pipeline: Pipeline, event: DocumentUploaded) -> None:
@@ -273,10 +308,9 @@ async def _run_stages(pipeline: Pipeline, event: DocumentUploaded) -> None:
         )
         raise ExtractionError(UNREADABLE) from exc
     language = await anyio.to_thread.run_sync(detect_language, extracted.text)
-    await _advance(
+    admitted = await _admit(
         pipeline,
         event,
-        DocumentStatus.CHUNKING,
         timings={"extracting_ms": _ms_since(started)},
         detected_format=str(extracted.format),
         language=language,
@@ -284,6 +318,8 @@ async def _run_stages(pipeline: Pipeline, event: DocumentUploaded) -> None:
         ocr_pages=extracted.ocr_pages,
         char_count=len(extracted.text),
     )
+    if not admitted:
+        return
 
     started = time.perf_counter()
     chunks = await anyio.to_thread.run_sync(_chunk, pipeline, extracted)
@@ -362,6 +398,46 @@ def _ms_since(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
 
 
+async def _admit(
+    pipeline: Pipeline,
+    event: DocumentUploaded,
+    *,
+    timings: dict[str, Any],
+    char_count: int,
+    **fields: Any,
+) -> bool:
+    """Past extraction: the document moves on to chunking if its characters fit the plan, or
+    fails with the reason; one transaction decides, under the company's lock."""
+    async with pipeline.database.transaction(event.company_id) as session:
+        document = await session.get_one(Document, event.payload.document_id)
+        if document.status in GONE_OR_GOING:
+            raise ExtractionError("The document was deleted while it was being processed.")
+        reason = await characters.refusal(session, document, char_count)
+        if reason is None:
+            await _set_status(
+                session,
+                document,
+                DocumentStatus.CHUNKING,
+                event,
+                timings=timings,
+                char_count=char_count,
+                **fields,
+            )
+            return True
+        if await record_processed(session, inbox, UPLOADS_CONSUMER, event):
+            await _set_status(
+                session,
+                document,
+                DocumentStatus.FAILED,
+                event,
+                timings=timings,
+                char_count=char_count,
+                failure_reason=reason,
+                **fields,
+            )
+        return False
+
+
 async def _advance(
     pipeline: Pipeline,
     event: DocumentUploaded,
@@ -435,6 +511,8 @@ async def _fail(pipeline: Pipeline, event: DocumentUploaded, reason: str) -> Non
 async def _record_duplicate(
     pipeline: Pipeline, event: DocumentUploaded, duplicate: DuplicateContent
 ) -> None:
+    """The upload is not kept: it fails naming the document that has its content, its file
+    goes and its bytes are given back."""
     async with pipeline.database.transaction(event.company_id) as session:
         if not await record_processed(session, inbox, UPLOADS_CONSUMER, event):
             return
@@ -452,7 +530,14 @@ async def _record_duplicate(
             f"({duplicate.existing_id}), which is already in your library."
         )
         await session.flush()
-        await add_to_outbox(session, outbox, status_event(document, event))
+        await add_to_outbox(
+            session,
+            outbox,
+            status_event(document, event),
+            storage_released(document, event.payload.size_bytes, "duplicate", event),
+        )
+    # The upload's own folder: `<document>/versions/<id>` for a version, else the document's.
+    await pipeline.blobs.delete_prefix(event.payload.blob_key.rsplit("/", 1)[0])
 
 
 async def mark_indexed(database: Database, event: DocumentIndexed) -> None:
@@ -467,6 +552,8 @@ async def mark_indexed(database: Database, event: DocumentIndexed) -> None:
             return
         if indexed_version > (document.active_version or 0):
             document.active_version = indexed_version
+            if indexed_version == document.version:
+                document.active_char_count = document.char_count
         if document.status != DocumentStatus.INDEXING or document.version != indexed_version:
             return
         timings = dict(document.stage_timings)
@@ -517,7 +604,12 @@ async def mark_purged(database: Database, event: DocumentPurged) -> None:
         document = await session.get(Document, event.payload.document_id)
         if document is None or document.status != DocumentStatus.DELETING:
             return
+        released, document.stored_bytes = document.stored_bytes, 0
         await _set_status(session, document, DocumentStatus.DELETED, event)
+        if released:
+            await add_to_outbox(
+                session, outbox, storage_released(document, released, "deleted", event)
+            )
 
 
 # Reads filter by company explicitly as well: RLS is the second line, not the only one.

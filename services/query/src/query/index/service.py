@@ -1,6 +1,7 @@
 """Indexing embedded chunks into the company's collection, and keeping what their points say
 of their document (title, tags, category) up to date."""
 
+from collections.abc import Collection
 from dataclasses import replace
 from uuid import UUID
 
@@ -229,24 +230,44 @@ async def search_active(
     limit: int,
     min_score: float,
 ) -> list[RetrievedChunk]:
-    """The best chunks of the documents' active versions only.
-
-    The index is searched before the active versions are read: a version's points are
-    deleted only after another version is active, so whichever side of a switch the read
-    falls on, the hits hold that side's version. Hits of other versions are dropped, so a
-    few more are fetched than asked for.
-
-    Each hit is titled with its document's latest recorded title, which its point's payload
-    may not carry yet (a rename whose write into the index failed and is being retried).
-    """
+    """The best chunks by the dense vector alone, of the documents' active versions only
+    (query.retrieval searches by text too)."""
     hits = await store.search(
         company_id, vector, limit=limit * SEARCH_OVERFETCH, min_score=min_score
     )
+    return await keep_active(database, company_id, hits, limit=limit)
+
+
+async def keep_active(
+    database: Database,
+    company_id: UUID,
+    hits: list[RetrievedChunk],
+    *,
+    limit: int,
+    tags: Collection[str] | None = None,
+) -> list[RetrievedChunk]:
+    """The first `limit` hits that belong to their document's active version.
+
+    The index is searched before the active versions are read: a version's points are
+    deleted only after another version is active, so whichever side of a switch the read
+    falls on, the hits hold that side's version. Hits of other versions are dropped, so
+    callers fetch a few more than they want (SEARCH_OVERFETCH).
+
+    Each hit is titled with its document's latest recorded title, which its point's payload
+    may not carry yet (a rename whose write into the index failed and is being retried); for
+    the same reason a hit found by `tags` is kept only if its document's recorded tags (when
+    any change was recorded) still include one of them.
+    """
     if not hits:
         return []
     async with database.transaction(company_id) as session:
         rows = await session.execute(
-            select(ActiveDocument.document_id, ActiveDocument.version, DocumentMetadata.title)
+            select(
+                ActiveDocument.document_id,
+                ActiveDocument.version,
+                DocumentMetadata.title,
+                DocumentMetadata.tags,
+            )
             .outerjoin(DocumentMetadata, DocumentMetadata.document_id == ActiveDocument.document_id)
             .where(
                 ActiveDocument.company_id == company_id,
@@ -255,14 +276,22 @@ async def search_active(
         )
         active: dict[UUID, int] = {}
         titles: dict[UUID, str] = {}
-        for document_id, version, title in rows:
+        recorded_tags: dict[UUID, set[str]] = {}
+        for document_id, version, title, document_tags in rows:
             active[document_id] = version
             if title is not None:
                 titles[document_id] = title
+                recorded_tags[document_id] = set(document_tags or ())
+    wanted = None if tags is None else set(tags)
     return [
         replace(hit, title=titles.get(hit.document_id, hit.title))
         for hit in hits
         if active.get(hit.document_id) == hit.version
+        and (
+            wanted is None
+            or hit.document_id not in recorded_tags
+            or bool(recorded_tags[hit.document_id] & wanted)
+        )
     ][:limit]
 
 

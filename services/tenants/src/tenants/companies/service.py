@@ -6,6 +6,7 @@ so however many requests race, the count stops exactly at the limit (and the tab
 constraint refuses anything past it, should a bug ever try). Functions only flush.
 """
 
+import logging
 from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
@@ -14,6 +15,7 @@ from sqlalchemy import BigInteger, ColumnElement, Date, and_, case, cast, func, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Identity
+from common.bus import record_processed
 from common.contracts.company import (
     AssistantAllowance,
     CompanyOut,
@@ -23,11 +25,16 @@ from common.contracts.company import (
     MessageUsage,
     StorageUsage,
 )
+from common.events import DocumentStorageReleased
 from tenants.accounts.models import Company, User
 from tenants.audit import service as audit
 from tenants.callers import RequestOrigin
+from tenants.db import inbox
+
+logger = logging.getLogger(__name__)
 
 BYTES_PER_MB = 1024 * 1024
+STORAGE_RELEASED_CONSUMER = "tenants.documents-storage-released"
 
 
 class CompanyNotFound(LookupError):
@@ -226,6 +233,21 @@ async def release_storage(session: AsyncSession, company_id: UUID, size: int) ->
     if released is None:
         raise CompanyNotFound(company_id)
     return _storage_usage(released[0], released[1])
+
+
+async def give_back_document_storage(session: AsyncSession, event: DocumentStorageReleased) -> bool:
+    """Gives back the bytes of files ingest no longer keeps (a deleted document's, a duplicate
+    upload's), once per event: whether this delivery gave them back."""
+    if not await record_processed(session, inbox, STORAGE_RELEASED_CONSUMER, event):
+        return False
+    try:
+        await release_storage(session, event.company_id, event.payload.bytes)
+    except CompanyNotFound:
+        logger.warning(
+            "storage released for an unknown company", extra={"company_id": str(event.company_id)}
+        )
+        return False
+    return True
 
 
 async def describe(session: AsyncSession, company_id: UUID) -> CompanyOut:
