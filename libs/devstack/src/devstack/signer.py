@@ -53,3 +53,7 @@ class TestSigner:
             claims["scopes"] = scopes
         token = jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.kid})
         return {"Authorization": f"Bearer {token}"}
+
+
+# One signer for a whole test run: a suite's app fixture trusts it, its tests sign with it.
+TEST_SIGNER = TestSigner()

@@ -5,8 +5,6 @@ limits it learns from tenants' announcements, and the storage it gives back."""
 import asyncio
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from uuid import UUID
 
 import httpx
@@ -14,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from common.blobs import document_prefix
-from common.bus import create_broker
 from common.db import Database
 from common.events import (
     CompanyCreated,
@@ -33,13 +30,11 @@ from common.events import (
     decode_event,
 )
 from common.plan_limits import apply_announcement
-from common.service_app import Runtime
-from devstack.signer import TestSigner
+from devstack.signer import TEST_SIGNER
 from ingest.db import company_limits, inbox, outbox
 from ingest.documents import characters, service
 from ingest.documents.models import Document, DocumentStatus
 from ingest.documents.service import Pipeline
-from ingest.main import create_app
 from ingest.settings import IngestSettings
 
 LINE = "Las vacaciones se piden con dos semanas de antelación a tu responsable.\n"
@@ -400,25 +395,6 @@ class TestStorageGivenBack:
         assert len(await releases(pipeline.database, company_id)) == 1
 
 
-SIGNER = TestSigner()
-
-
-@pytest.fixture
-async def client(ingest_database: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = IngestSettings(blob_root=tmp_path)
-    app = create_app(settings)
-    # The lifespan (broker, embedder) is not run: the route needs only the database.
-    app.state.runtime = Runtime(
-        settings=settings,
-        database=ingest_database,
-        broker=create_broker(settings),
-        verifier=SIGNER.verifier(settings),
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
-        yield client
-
-
 async def test_the_usage_route_answers_the_callers_company(
     pipeline: Pipeline, size: int, client: httpx.AsyncClient
 ) -> None:
@@ -427,12 +403,12 @@ async def test_the_usage_route_answers_the_callers_company(
     settings = IngestSettings()
 
     mine = await client.get(
-        "/internal/usage", headers=SIGNER.headers(settings, company_id=company_id)
+        "/internal/usage", headers=TEST_SIGNER.headers(settings, company_id=company_id)
     )
-    other = await client.get("/internal/usage", headers=SIGNER.headers(settings))
+    other = await client.get("/internal/usage", headers=TEST_SIGNER.headers(settings))
     key = await client.get(
         "/internal/usage",
-        headers=SIGNER.headers(settings, company_id=company_id, scopes=["documents:read"]),
+        headers=TEST_SIGNER.headers(settings, company_id=company_id, scopes=["documents:read"]),
     )
 
     assert (mine.status_code, mine.json()) == (200, {"document_characters_used": size})

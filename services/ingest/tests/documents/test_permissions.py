@@ -2,45 +2,21 @@
 role's for a person, the scopes' for an API key. Real app and Postgres; the tokens are signed
 here with a key the app's verifier trusts."""
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import httpx
-import pytest
 
-from common.bus import create_broker
-from common.db import Database
-from common.service_app import Runtime
 from devstack.client import assert_problem
-from devstack.signer import TestSigner
-from ingest.main import create_app
+from devstack.signer import TEST_SIGNER
 from ingest.settings import IngestSettings
 
-SIGNER = TestSigner()
 NO_DOCUMENT = f"/internal/documents/{uuid4()}"
 BY_HASH = "/internal/documents/by-hash/" + "0" * 64
 
 
-@pytest.fixture
-async def client(ingest_database: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = IngestSettings(blob_root=tmp_path)
-    app = create_app(settings)
-    # The lifespan (broker, embedder) is not run: these routes need only the database.
-    app.state.runtime = Runtime(
-        settings=settings,
-        database=ingest_database,
-        broker=create_broker(settings),
-        verifier=SIGNER.verifier(settings),
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
-        yield client
-
-
 def headers(role: str = "operador", scopes: list[str] | None = None) -> dict[str, str]:
-    return SIGNER.headers(IngestSettings(), role=role, scopes=scopes)
+    return TEST_SIGNER.headers(IngestSettings(), role=role, scopes=scopes)
 
 
 async def call(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> int:

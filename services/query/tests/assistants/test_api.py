@@ -16,12 +16,11 @@ from common.events import PlanLimitsV1
 from common.plan_limits import store_limits
 from common.service_app import Runtime
 from devstack.client import assert_problem
-from devstack.signer import TestSigner
+from devstack.signer import TEST_SIGNER
 from query.db import company_limits
 from query.main import create_app
 from query.settings import QuerySettings
 
-SIGNER = TestSigner()
 SETTINGS = QuerySettings()
 
 
@@ -33,7 +32,7 @@ async def client(query_database: Database) -> AsyncIterator[httpx.AsyncClient]:
         settings=SETTINGS,
         database=query_database,
         broker=create_broker(SETTINGS),
-        verifier=SIGNER.verifier(SETTINGS),
+        verifier=TEST_SIGNER.verifier(SETTINGS),
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
@@ -46,7 +45,7 @@ class Company:
         self.owner = uuid4()
 
     def as_(self, role: str = "owner", user_id: UUID | None = None) -> dict[str, str]:
-        return SIGNER.headers(
+        return TEST_SIGNER.headers(
             SETTINGS, company_id=self.id, user_id=user_id or self.owner, role=role
         )
 
