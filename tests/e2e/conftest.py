@@ -1,6 +1,10 @@
 """Starts the whole system as it runs for real: the broker and the four services as four
 processes, on free ports, against the session's test database."""
 
+import os
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,3 +51,22 @@ def api(stack: LocalStack) -> Iterator[httpx.Client]:
     """The gateway, as a client application sees it."""
     with httpx.Client(base_url=stack.url("gateway"), timeout=90.0) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def operator(stack: LocalStack, api: httpx.Client) -> dict[str, str]:
+    """A platform operator's headers: made with the real CLI, signed in through the gateway."""
+    email = f"ops-{uuid.uuid4().hex[:8]}@platform.example"
+    password = "operator password 1"
+    created = subprocess.run(
+        [sys.executable, "-m", "tenants", "operators", "create", "--email", email],
+        env={**os.environ, **stack.service_env("tenants"), "OPERATOR_PASSWORD": password},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    login = api.post("/v1/admin/auth/login", json={"email": email, "password": password})
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}

@@ -2,36 +2,12 @@
 CLI: plans, and a suspension that stops the company's token at once everywhere and stops
 ingest and query from doing its work, until it is reactivated."""
 
-import os
-import subprocess
-import sys
-import uuid
-
 import httpx
 import pytest
 
 from devstack.client import Account, assert_problem, signup
-from devstack.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "operator password 1"
-
-
-@pytest.fixture(scope="module")
-def operator(stack: LocalStack, api: httpx.Client) -> dict[str, str]:
-    email = f"ops-{uuid.uuid4().hex[:8]}@platform.example"
-    created = subprocess.run(
-        [sys.executable, "-m", "tenants", "operators", "create", "--email", email],
-        env={**os.environ, **stack.service_env("tenants"), "OPERATOR_PASSWORD": PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
-    login = api.post("/v1/admin/auth/login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
 
 def test_operators_see_every_company_and_tenants_see_no_console(

@@ -2,15 +2,12 @@
 past the storage answer 429 problem+json naming the limit, and the company's usage says so.
 Everything goes through the gateway, the broker and the four processes."""
 
-import asyncio
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from devstack.client import Account, assert_problem, signup, upload, wait_for_status
-from devstack.pytest_plugin import service_database_urls
 
 pytestmark = pytest.mark.e2e
 
@@ -18,34 +15,14 @@ MB = 1024 * 1024
 QUESTION = "¿Cuántos días de vacaciones hay?"
 
 
-def set_usage(
-    stack_database: str,
-    account: Account,
-    *,
-    messages_used: int | None = None,
-    storage_bytes_used: int | None = None,
+def tailor(
+    api: httpx.Client, operator: dict[str, str], account: Account, **limits: int | None
 ) -> None:
-    """Puts the company's usage where the test needs it, as the tenants application role."""
-    url = service_database_urls("tenants", stack_database)["DATABASE_URL"]
-
-    async def run() -> None:
-        connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
-        try:
-            async with connection.transaction():
-                await connection.execute(
-                    "SELECT set_config('app.company_id', $1, true)", account.company_id
-                )
-                await connection.execute(
-                    "UPDATE tenants.companies SET messages_used = coalesce($2, messages_used),"
-                    " storage_bytes_used = coalesce($3, storage_bytes_used) WHERE id = $1::uuid",
-                    account.company_id,
-                    messages_used,
-                    storage_bytes_used,
-                )
-        finally:
-            await connection.close()
-
-    asyncio.run(run())
+    """Sets the company's limits as a platform operator does, through the gateway."""
+    response = api.patch(
+        f"/v1/admin/companies/{account.company_id}", json={"limits": limits}, headers=operator
+    )
+    assert response.status_code == 200, response.text
 
 
 def usage(api: httpx.Client, account: Account) -> dict[str, Any]:
@@ -56,15 +33,22 @@ def usage(api: httpx.Client, account: Account) -> dict[str, Any]:
 
 
 def test_a_question_past_the_months_messages_is_a_429(
-    api: httpx.Client, stack_database: str
+    api: httpx.Client, operator: dict[str, str]
 ) -> None:
     account = signup(api, "Omicron Cuotas")
     company = api.get("/v1/company", headers=account.headers).json()
     assert company["plan"] == "starter"
-    allowed = company["usage"]["messages"]["allowed"]
-    assert company["usage"]["messages"]["used"] == 0
+    assert company["usage"]["messages"] == {
+        "used": 0,
+        "allowed": 3000,
+        "period_start": company["usage"]["messages"]["period_start"],
+        "resets_at": company["usage"]["messages"]["resets_at"],
+    }
     assert company["usage"]["users"] == {"used": 1, "allowed": 3}
-    set_usage(stack_database, account, messages_used=allowed - 1)
+    allowed = 2
+    tailor(api, operator, account, monthly_message_limit=allowed)
+    first = api.post("/v1/questions", headers=account.headers, json={"question": QUESTION})
+    assert first.status_code == 200, first.text
 
     last = api.post("/v1/questions", headers=account.headers, json={"question": QUESTION})
     assert last.status_code == 200, last.text
@@ -78,7 +62,7 @@ def test_a_question_past_the_months_messages_is_a_429(
 
 
 def test_an_upload_past_the_storage_is_a_429_and_only_kept_files_count(
-    api: httpx.Client, stack_database: str
+    api: httpx.Client, operator: dict[str, str]
 ) -> None:
     account = signup(api, "Pi Almacén")
     first = b"# Vacaciones\n\nVeintitr\xc3\xa9s d\xc3\xadas al a\xc3\xb1o.\n"
@@ -93,14 +77,13 @@ def test_an_upload_past_the_storage_is_a_429_and_only_kept_files_count(
     assert_problem(duplicate, 409)
     assert usage(api, account)["storage"]["used_bytes"] == len(first)
 
-    set_usage(stack_database, account, storage_bytes_used=5 * MB - 10)
-    refused = upload(
-        api, account, "teletrabajo.md", b"# Teletrabajo\n\nDos dias.\n", "text/markdown"
-    )
+    tailor(api, operator, account, storage_mb_limit=1)
+    big = b"# Teletrabajo\n\n" + b"Dos dias por semana.\n" * (MB // 20)
+    refused = upload(api, account, "teletrabajo.md", big, "text/markdown")
 
     body = assert_problem(refused, 429)
-    assert (body["limit"], body["used"], body["allowed"]) == ("storage_mb", 5 * MB - 10, 5 * MB)
-    assert usage(api, account)["storage"]["used_bytes"] == 5 * MB - 10
+    assert (body["limit"], body["used"], body["allowed"]) == ("storage_mb", len(first), MB)
+    assert usage(api, account)["storage"] == {"used_bytes": len(first), "allowed_bytes": MB}
 
 
 def test_an_owner_renames_the_company_and_a_bad_name_is_a_422(api: httpx.Client) -> None:

@@ -4,7 +4,7 @@ A plan's limits are copied onto the company when it is created or its plan chang
 operator can tailor one company's limits without a new plan. None means unlimited.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any
 
@@ -26,6 +26,10 @@ class PlanLimits:
     assistant_limit: int | None
     document_character_limit: int | None
     storage_mb_limit: int | None
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [field.name for field in fields(cls)]
 
     def columns(self) -> dict[str, Any]:
         return asdict(self)

@@ -229,3 +229,41 @@ async def test_an_unknown_company_is_404_and_an_empty_change_is_422(
     assert_problem(missing, 404, "company-not-found")
     empty = await client.patch(f"/internal/admin/companies/{uuid4()}", json={}, headers=operator)
     assert_problem(empty, 422, "nothing-to-change")
+
+
+async def test_an_operator_tailors_one_companys_limits(
+    client: httpx.AsyncClient, database: Database, make_owner: MakeOwner, operator: dict[str, str]
+) -> None:
+    owner = await make_owner()
+
+    response = await client.patch(
+        f"/internal/admin/companies/{owner.company_id}",
+        json={"limits": {"monthly_message_limit": 10, "storage_mb_limit": None}},
+        headers=operator,
+    )
+
+    assert response.status_code == 200, response.text
+    company = response.json()
+    assert (company["plan"], company["monthly_message_limit"], company["storage_mb_limit"]) == (
+        "starter",
+        10,
+        None,
+    )
+    assert company["user_limit"] == 3  # untouched: the plan's
+    async with database.transaction(owner.company_id) as session:
+        [entry] = await session.scalars(
+            select(AuditLog).where(AuditLog.action == "company.limits_changed")
+        )
+        [body] = await session.scalars(
+            select(outbox.c.body).order_by(outbox.c.sequence.desc()).limit(1)
+        )
+    assert (entry.new_values or {})["monthly_message_limit"] == 10
+    announced = decode_event(body)
+    assert announced.type == "company.plan_changed"
+    assert announced.payload.limits.monthly_message_limit == 10
+    below = await client.patch(
+        f"/internal/admin/companies/{owner.company_id}",
+        json={"limits": {"monthly_message_limit": -1}},
+        headers=operator,
+    )
+    assert below.status_code == 422

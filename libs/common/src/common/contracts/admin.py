@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from common.contracts.accounts import CompanyName, EmailAddress, LoginRequest
 
@@ -63,11 +63,29 @@ class CompanyCreated(CompanySummary):
     """Shown once: the owner accepts it at POST /v1/invitations/{token}/accept."""
 
 
+Limit = Annotated[int, Field(ge=0)] | None
+
+
+class LimitsChange(BaseModel):
+    """An operator's tailoring of one company's limits; only the fields given change, and
+    null makes that limit unlimited. A later change of plan resets them to the plan's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    monthly_message_limit: Limit = None
+    user_limit: Limit = None
+    assistant_limit: Limit = None
+    document_character_limit: Limit = None
+    storage_mb_limit: Limit = None
+
+
 class CompanyChange(BaseModel):
-    """An operator's change to a company: its plan, or its status with a reason."""
+    """An operator's change to a company: its plan and/or limits, or its status with a
+    reason."""
 
     model_config = ConfigDict(extra="forbid")
 
     plan: PlanName | None = None
+    limits: LimitsChange | None = None
     status: Literal["active", "suspended"] | None = None
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None

@@ -76,13 +76,14 @@ async def change_company(
     gateway: CurrentGateway,
     origin: CurrentOrigin,
 ) -> Any:
-    """Changes the plan (and its limits), or suspends (`status: suspended`, with a `reason`)
-    or reactivates the company. A suspended company's tokens and API keys stop at once."""
+    """Changes the plan (and its limits), tailors this company's `limits` (null: unlimited),
+    or suspends (`status: suspended`, with a `reason`) or reactivates the company. A suspended
+    company's tokens and API keys stop at once."""
     changed = await gateway.tenants.call(
         "PATCH",
         f"/internal/admin/companies/{company_id}",
         token=operator.token,
-        json=body.model_dump(exclude_none=True),
+        json=body.model_dump(exclude_unset=True),
         origin=origin,
     )
     # This replica applies it now; the others (and ingest, query) follow the event.

@@ -100,13 +100,19 @@ async def change_company(
     origin: CurrentOrigin,
     database: DatabaseDep,
 ) -> CompanySummary:
-    """Changes the plan and/or suspends or reactivates the company."""
-    if body.plan is None and body.status is None:
-        raise Problem(422, "nothing-to-change", "Give a plan, a status, or both.")
+    """Changes the plan and/or tailors the limits, and/or suspends or reactivates the
+    company."""
+    if body.plan is None and body.limits is None and body.status is None:
+        raise Problem(422, "nothing-to-change", "Give a plan, limits, a status, or some of them.")
     company = await service.get_company(database, company_id)
-    if body.plan is not None:
-        company = await service.change_plan(
-            database, company_id, Plan(body.plan), operator_id=operator.operator_id, origin=origin
+    if body.plan is not None or body.limits is not None:
+        company = await service.change_terms(
+            database,
+            company_id,
+            plan=Plan(body.plan) if body.plan is not None else None,
+            limits=body.limits.model_dump(exclude_unset=True) if body.limits else {},
+            operator_id=operator.operator_id,
+            origin=origin,
         )
     if body.status is not None:
         company = await service.set_status(

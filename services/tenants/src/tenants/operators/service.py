@@ -2,6 +2,7 @@
 reactivate. Each change to a company runs in that company's transaction, with its audit row
 (actor: the operator) and its event, so the company's own log shows what was done to it."""
 
+from dataclasses import replace
 from uuid import UUID, uuid4
 
 from sqlalchemy import func, select
@@ -30,7 +31,7 @@ from tenants.db import outbox
 from tenants.invitations.models import Invitation, InvitationStatus
 from tenants.invitations.service import hash_token, new_token
 from tenants.operators.models import Operator
-from tenants.plans import LIMITS, Plan
+from tenants.plans import LIMITS, Plan, PlanLimits
 
 OPERATOR_EMAIL_UNIQUE = "uq_operators_lower_email"
 
@@ -193,21 +194,36 @@ async def _locked_company(session: AsyncSession, company_id: UUID) -> Company:
     return company
 
 
-async def change_plan(
-    database: Database, company_id: UUID, plan: Plan, *, operator_id: UUID, origin: RequestOrigin
+def limits_of(company: Company) -> PlanLimits:
+    """The limits the company row holds (its plan's, or an operator's tailoring of them)."""
+    return PlanLimits(**{name: getattr(company, name) for name in PlanLimits.names()})
+
+
+async def change_terms(
+    database: Database,
+    company_id: UUID,
+    *,
+    plan: Plan | None,
+    limits: dict[str, int | None],
+    operator_id: UUID,
+    origin: RequestOrigin,
 ) -> Company:
-    """Moves the company to `plan` and its limits. A downgrade below current usage is allowed
-    for seats (nobody is removed; new joins wait for a free seat) but refused for usage the
-    database holds to its limits (messages, characters, storage)."""
+    """Moves the company to `plan` and its limits, then applies `limits` (an operator's
+    tailoring; None is unlimited) on top. A downgrade below current usage is allowed for seats
+    (nobody is removed; new joins wait for a free seat) but refused for usage the database
+    holds to its limits (messages, characters, storage). Announced as company.plan_changed,
+    which carries the new limits to the services that enforce them."""
     async with database.transaction(company_id) as session:
         company = await _locked_company(session, company_id)
-        old_plan = company.plan
-        if old_plan == plan:
+        old_plan, old_limits = company.plan, limits_of(company)
+        new_plan = plan or Plan(old_plan)
+        base = LIMITS[new_plan] if plan is not None else old_limits
+        new_limits = replace(base, **limits)
+        if new_plan == old_plan and new_limits == old_limits:
             return company
-        old_limits = LIMITS[Plan(old_plan)].columns()
-        for column, value in LIMITS[plan].columns().items():
+        for column, value in new_limits.columns().items():
             setattr(company, column, value)
-        company.plan = plan.value
+        company.plan = new_plan.value
         try:
             async with session.begin_nested():
                 await session.flush()
@@ -215,18 +231,18 @@ async def change_plan(
             raise Problem(
                 409,
                 "usage-above-plan",
-                f"The company already uses more than the {plan} plan allows this month.",
+                "The company already uses more than these limits allow this month.",
             ) from exc
         await record(
             session,
             company_id,
-            action="company.plan_changed",
+            action="company.plan_changed" if new_plan != old_plan else "company.limits_changed",
             resource_type="company",
             resource_id=company_id,
             actor=_actor(operator_id),
             origin=origin,
-            old={"plan": old_plan, **old_limits},
-            new={"plan": plan.value, **LIMITS[plan].columns()},
+            old={"plan": old_plan, **old_limits.columns()},
+            new={"plan": new_plan.value, **new_limits.columns()},
         )
         await add_to_outbox(
             session,
@@ -236,9 +252,9 @@ async def change_plan(
                 CompanyPlanChangedV1(
                     company_id=company_id,
                     old_plan=old_plan,
-                    new_plan=plan.value,
+                    new_plan=new_plan.value,
                     changed_by=operator_id,
-                    limits=LIMITS[plan].for_event(),
+                    limits=new_limits.for_event(),
                 ),
             ),
         )
