@@ -10,7 +10,6 @@ from common.auth.tokens import (
     TokenVerifier,
     bearer_identity,
     bearer_token,
-    has_role_at_least,
     role_rank,
 )
 
@@ -26,7 +25,6 @@ __all__ = [
     "allows",
     "bearer_identity",
     "bearer_token",
-    "has_role_at_least",
     "require",
     "role_rank",
 ]

@@ -210,7 +210,3 @@ _RANK = {Role.OWNER: 4, Role.ADMINISTRADOR: 3, Role.SUPERVISOR: 2, Role.OPERADOR
 def role_rank(role: Role | str) -> int:
     """Higher is stronger: owner 4 ... operador 1."""
     return _RANK[Role(role)]
-
-
-def has_role_at_least(identity: Identity, role: Role) -> bool:
-    return _RANK[identity.role] >= _RANK[role]

@@ -2,6 +2,13 @@
 
 from common.db.errors import violated_unique_constraint
 from common.db.metadata import make_metadata
+from common.db.pages import fetch_page
 from common.db.session import Database, TenantScopeError
 
-__all__ = ["Database", "TenantScopeError", "make_metadata", "violated_unique_constraint"]
+__all__ = [
+    "Database",
+    "TenantScopeError",
+    "fetch_page",
+    "make_metadata",
+    "violated_unique_constraint",
+]

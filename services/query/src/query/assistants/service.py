@@ -16,7 +16,7 @@ from common.contracts.assistants import (
     DocumentScope,
     Handoff,
 )
-from common.db import violated_unique_constraint
+from common.db import fetch_page, violated_unique_constraint
 from common.plan_limits import read_limits
 from common.problems import Problem
 from query.assistants.models import NAME_UNIQUE, Assistant, AssistantOperator
@@ -203,11 +203,9 @@ async def list_visible(
                 )
             )
         )
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(Assistant.created_at, Assistant.id).limit(limit).offset(offset)
+    return await fetch_page(
+        session, query, Assistant.created_at, Assistant.id, limit=limit, offset=offset
     )
-    return list(rows), int(total or 0)
 
 
 async def update(

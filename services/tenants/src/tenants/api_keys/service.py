@@ -22,7 +22,7 @@ from common.contracts.api_keys import (
     ApiKeyAuthenticated,
     ApiKeyIn,
 )
-from common.db import Database
+from common.db import Database, fetch_page
 from common.problems import Problem
 from tenants import scopes
 from tenants.accounts.models import Company, CompanyStatus, User
@@ -119,11 +119,9 @@ async def list_keys(
     session: AsyncSession, company_id: UUID, *, limit: int, offset: int
 ) -> tuple[list[ApiKey], int]:
     query = select(ApiKey).where(ApiKey.company_id == company_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(ApiKey.created_at.desc(), ApiKey.id).limit(limit).offset(offset)
+    return await fetch_page(
+        session, query, ApiKey.created_at.desc(), ApiKey.id, limit=limit, offset=offset
     )
-    return list(rows), int(total or 0)
 
 
 async def revoke(

@@ -5,10 +5,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Identity
+from common.db import fetch_page
 from tenants.audit.models import AuditLog
 from tenants.callers import RequestOrigin
 
@@ -75,8 +76,6 @@ async def list_entries(
         query = query.where(AuditLog.created_at >= since)
     if until:
         query = query.where(AuditLog.created_at < until)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(AuditLog.created_at.desc(), AuditLog.id.desc()).limit(limit).offset(offset)
+    return await fetch_page(
+        session, query, AuditLog.created_at.desc(), AuditLog.id.desc(), limit=limit, offset=offset
     )
-    return list(rows), int(total or 0)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.auth import Identity, Role, role_rank
 from common.bus import add_to_outbox
 from common.contracts.users import InvitationAcceptance, InvitationIn
-from common.db import Database, violated_unique_constraint
+from common.db import Database, fetch_page, violated_unique_constraint
 from common.events import UserInvited, UserInvitedV1, UserJoined, UserJoinedV1
 from common.problems import Problem
 from common.suspensions import company_suspended
@@ -60,6 +60,27 @@ async def expire_overdue(session: AsyncSession, company_id: UUID) -> None:
     )
 
 
+async def add_invitation(
+    session: AsyncSession, company_id: UUID, email: str, role: Role, *, invited_by: UUID | None
+) -> tuple[Invitation, str]:
+    """A pending invitation valid for 7 days, and its token (only the hash is stored). Runs in
+    a savepoint, so a clash with a pending invitation leaves the transaction usable."""
+    token = new_token()
+    invitation = Invitation(
+        id=uuid4(),
+        company_id=company_id,
+        email=email,
+        role=role.value,
+        token_hash=hash_token(token),
+        status=InvitationStatus.PENDING.value,
+        invited_by=invited_by,
+        expires_at=await session.scalar(select(func.now() + func.make_interval(0, 0, 0, 7))),
+    )
+    async with session.begin_nested():
+        session.add(invitation)
+    return invitation, token
+
+
 async def invite(
     session: AsyncSession,
     caller: User,
@@ -80,20 +101,10 @@ async def invite(
     if member is not None:
         raise Problem(409, "already-member", f"{request.email} is already in your company.")
     await expire_overdue(session, caller.company_id)
-    token = new_token()
-    invitation = Invitation(
-        id=uuid4(),
-        company_id=caller.company_id,
-        email=request.email,
-        role=role.value,
-        token_hash=hash_token(token),
-        status=InvitationStatus.PENDING.value,
-        invited_by=caller.id,
-        expires_at=await session.scalar(select(func.now() + func.make_interval(0, 0, 0, 7))),
-    )
     try:
-        async with session.begin_nested():
-            session.add(invitation)
+        invitation, token = await add_invitation(
+            session, caller.company_id, request.email, role, invited_by=caller.id
+        )
     except IntegrityError as exc:
         if violated_unique_constraint(exc) == PENDING_EMAIL_UNIQUE:
             raise Problem(
@@ -141,11 +152,9 @@ async def list_invitations(
     query = select(Invitation).where(Invitation.company_id == company_id)
     if status is not None:
         query = query.where(Invitation.status == status.value)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(Invitation.created_at.desc(), Invitation.id).limit(limit).offset(offset)
+    return await fetch_page(
+        session, query, Invitation.created_at.desc(), Invitation.id, limit=limit, offset=offset
     )
-    return list(rows), int(total or 0)
 
 
 async def cancel(

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.auth import Role
 from common.bus import add_to_outbox
-from common.db import Database
+from common.db import Database, fetch_page
 from common.events import (
     CompanyCreated,
     CompanyCreatedV1,
@@ -28,8 +29,8 @@ from tenants.accounts.service import create_company
 from tenants.audit.service import record
 from tenants.callers import RequestOrigin
 from tenants.db import outbox
-from tenants.invitations.models import Invitation, InvitationStatus
-from tenants.invitations.service import hash_token, new_token
+from tenants.invitations.models import Invitation
+from tenants.invitations.service import add_invitation
 from tenants.operators.models import Operator
 from tenants.plans import LIMITS, Plan, PlanLimits
 
@@ -115,11 +116,9 @@ async def list_companies(
         pattern = f"%{search.lower()}%"
         query = query.where(func.lower(Company.name).like(pattern) | Company.slug.like(pattern))
     async with database.transaction(scope=scopes.PLATFORM) as session:
-        total = await session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await session.scalars(
-            query.order_by(Company.created_at.desc(), Company.id).limit(limit).offset(offset)
+        return await fetch_page(
+            session, query, Company.created_at.desc(), Company.id, limit=limit, offset=offset
         )
-        return list(rows), int(total or 0)
 
 
 async def get_company(database: Database, company_id: UUID) -> Company:
@@ -145,21 +144,11 @@ async def create_company_with_owner_invitation(
 ) -> tuple[Company, Invitation, str]:
     """A company with no users yet and an invitation for its owner (token shown once)."""
     company_id = uuid4()
-    token = new_token()
     async with database.transaction(company_id) as session:
         company = await create_company(session, company_id, name, plan=plan)
-        invitation = Invitation(
-            id=uuid4(),
-            company_id=company.id,
-            email=owner_email,
-            role="owner",
-            token_hash=hash_token(token),
-            status=InvitationStatus.PENDING.value,
-            invited_by=None,
-            expires_at=await session.scalar(select(func.now() + func.make_interval(0, 0, 0, 7))),
+        invitation, token = await add_invitation(
+            session, company.id, owner_email, Role.OWNER, invited_by=None
         )
-        session.add(invitation)
-        await session.flush()
         await record(
             session,
             company.id,

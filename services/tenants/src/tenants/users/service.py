@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Identity, Role, role_rank
 from common.bus import add_to_outbox
+from common.db import fetch_page
 from common.events import (
     UserDeactivated,
     UserDeactivatedV1,
@@ -61,11 +62,7 @@ async def list_users(
         query = query.where(User.role.in_([r.value for r in roles]) | (User.id == caller.id))
     if active is not None:
         query = query.where(User.is_active.is_(active))
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(
-        query.order_by(User.created_at, User.id).limit(limit).offset(offset)
-    )
-    return list(rows), int(total or 0)
+    return await fetch_page(session, query, User.created_at, User.id, limit=limit, offset=offset)
 
 
 async def get_visible_user(session: AsyncSession, caller: User, user_id: UUID) -> User:
