@@ -34,3 +34,23 @@ def test_suspend_and_reactivate_share_a_topic_and_key() -> None:
     )
     assert CompanySuspended.topic == CompanyReactivated.topic
     assert suspended.key() == reactivated.key() == str(company)
+
+
+def test_an_event_older_than_the_change_made_here_is_ignored() -> None:
+    # The gateway that took the operator's change applies it at once; the events of the
+    # suspension and of the reactivation come back afterwards, older than what it knows.
+    suspensions = Suspensions()
+    company = uuid.uuid4()
+    payload = CompanyStatusV1(company_id=company)
+    suspended = CompanySuspended.new(company, payload)
+    reactivated = CompanyReactivated.new(company, payload)
+    suspensions.suspend(company)
+    suspensions.reactivate(company)
+
+    suspensions.apply(suspended)
+    assert not suspensions.is_suspended(company)
+    suspensions.apply(reactivated)
+    assert not suspensions.is_suspended(company)
+
+    suspensions.apply(CompanySuspended.new(company, payload))  # a later suspension counts
+    assert suspensions.is_suspended(company)
