@@ -1,36 +1,19 @@
 """A company's people through the gateway and the real tenants process: invite, accept, the
 hierarchy at the gateway and again in the service, and the audit log."""
 
-import uuid
-
 import httpx
 import pytest
 
-from devstack.client import Account, assert_problem, signup
+from devstack.client import Account, assert_problem, invite, signup
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a-long-password-1"
 
 
-def join(api: httpx.Client, owner: Account, role: str) -> Account:
-    email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-    invited = api.post(
-        "/v1/users/invitations", json={"email": email, "role": role}, headers=owner.headers
-    )
-    assert invited.status_code == 201, invited.text
-    accepted = api.post(
-        f"/v1/invitations/{invited.json()['token']}/accept",
-        json={"first_name": "Rosa", "last_name": "Parks", "password": PASSWORD},
-    )
-    assert accepted.status_code == 201, accepted.text
-    body = accepted.json()
-    return Account(body["company_id"], body["user_id"], email, body["access_token"])
-
-
 def test_invited_people_get_their_role_and_see_what_it_allows(api: httpx.Client) -> None:
     owner = signup(api, "Gamma Seguros")
-    supervisor = join(api, owner, "supervisor")
-    operador = join(api, owner, "operador")
+    supervisor = invite(api, owner, "supervisor")
+    operador = invite(api, owner, "operador", PASSWORD)
     assert supervisor.company_id == owner.company_id
 
     login = api.post("/v1/auth/login", json={"email": operador.email, "password": PASSWORD})
@@ -73,7 +56,7 @@ def test_invited_people_get_their_role_and_see_what_it_allows(api: httpx.Client)
 
 def test_another_companys_people_are_out_of_reach(api: httpx.Client) -> None:
     mine, theirs = signup(api, "Delta Uno"), signup(api, "Delta Dos")
-    their_operador = join(api, theirs, "operador")
+    their_operador = invite(api, theirs, "operador")
 
     for method, path, body in (
         ("GET", f"/v1/users/{their_operador.user_id}", None),

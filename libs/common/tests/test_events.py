@@ -186,7 +186,10 @@ def every_event() -> list[tuple[Event, UUID]]:
             QuestionAsked.new(
                 COMPANY,
                 QuestionAskedV1(
-                    question_id=ENTITY, question="What is the leave policy?", asked_by=uuid4()
+                    question_id=uuid4(),
+                    question="What is the leave policy?",
+                    asked_by=uuid4(),
+                    conversation_id=ENTITY,
                 ),
             ),
             ENTITY,
@@ -340,6 +343,28 @@ class TestKey:
     @pytest.mark.parametrize(("event", "entity_id"), every_event(), ids=EVENT_NAMES)
     def test_key_is_the_entity_id(self, event: Event, entity_id: UUID) -> None:
         assert event.key() == str(entity_id)
+
+    def test_a_question_outside_a_known_conversation_is_keyed_by_its_end_user(self) -> None:
+        # The conversation it will join is found by its end user, channel and assistant, so
+        # that is what keeps one end user's questions in order until it has an id.
+        assistant_id = uuid4()
+
+        def asked(end_user: str, channel: str = "web") -> QuestionAsked:
+            return QuestionAsked.new(
+                COMPANY,
+                QuestionAskedV1(
+                    question_id=uuid4(),
+                    question="¿Y cuánto cuesta?",
+                    asked_by=uuid4(),
+                    assistant_id=assistant_id,
+                    end_user_id=end_user,
+                    channel=channel,
+                ),
+            )
+
+        assert asked("cliente-1").key() == asked("cliente-1").key()
+        assert asked("cliente-1").key() != asked("cliente-2").key()
+        assert asked("cliente-1").key() != asked("cliente-1", channel="whatsapp").key()
 
     def test_key_follows_the_entity_not_the_event(self) -> None:
         document_id = uuid4()

@@ -39,6 +39,39 @@ def signup(api: httpx.Client, company: str, password: str = "correct horse batte
     return Account(body["company_id"], body["user_id"], email, body["access_token"])
 
 
+def invite(
+    api: httpx.Client, owner: Account, role: str, password: str = "a-long-password-1"
+) -> Account:
+    """Someone the owner invites with `role`, once they have accepted: signed in as them."""
+    email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+    invited = api.post(
+        "/v1/users/invitations", json={"email": email, "role": role}, headers=owner.headers
+    )
+    assert invited.status_code == 201, invited.text
+    accepted = api.post(
+        f"/v1/invitations/{invited.json()['token']}/accept",
+        json={"first_name": "Rosa", "last_name": "Parks", "password": password},
+    )
+    assert accepted.status_code == 201, accepted.text
+    body = accepted.json()
+    return Account(body["company_id"], body["user_id"], email, body["access_token"])
+
+
+def create_assistant(api: httpx.Client, account: Account, **fields: Any) -> dict[str, Any]:
+    """A new assistant of the account's company, as the gateway returns it."""
+    body = {"name": f"Asistente {uuid.uuid4().hex[:6]}"} | fields
+    # Query learns a new company's plan from tenants' event; give it a moment.
+    deadline = time.monotonic() + 30
+    while True:
+        response = api.post("/v1/assistants", json=body, headers=account.headers)
+        if response.status_code != 503 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
 def upload(
     api: httpx.Client,
     account: Account,

@@ -20,11 +20,13 @@ from common.health import health_router
 from common.problems import Problem, install_problem_handlers, problem_response
 from common.suspensions import Suspensions
 from gateway.admin import api as admin_api
+from gateway.analytics import api as analytics_api
 from gateway.api_keys import api as api_keys_api
 from gateway.assistants import api as assistants_api
 from gateway.auth import api as auth_api
 from gateway.auth.api_keys import ApiKeys
 from gateway.company import api as company_api
+from gateway.conversations import api as conversations_api
 from gateway.dependencies import Gateway
 from gateway.documents import api as documents_api
 from gateway.documents.status import StatusHub
@@ -141,5 +143,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(users_api.router)
     app.include_router(admin_api.router)
     app.include_router(assistants_api.router)
+    app.include_router(conversations_api.router)
     app.include_router(api_keys_api.router)
+    app.include_router(analytics_api.router)
     return app

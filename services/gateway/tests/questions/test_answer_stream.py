@@ -71,6 +71,10 @@ class TestAnswerStream:
                     "found": True,
                     "citations": [citation.model_dump(mode="json")],
                     "needs_human": False,
+                    "conversation_id": None,
+                    "message_id": None,
+                    "conversation_status": None,
+                    "handoff_reason": None,
                 },
             ),
         ]

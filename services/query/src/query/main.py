@@ -21,9 +21,11 @@ from common.events import (
     QuestionAsked,
 )
 from common.service_app import Runtime, create_service_app
+from query.analytics import api as analytics_api
 from query.answers import consumers as answer_consumers
 from query.answers.service import Answerer
 from query.assistants import api as assistants_api
+from query.conversations import api as conversations_api
 from query.db import company_limits, inbox, outbox
 from query.index import consumers as index_consumers
 from query.index.store import VectorStore
@@ -63,7 +65,7 @@ def create_app(settings: QuerySettings | None = None) -> FastAPI:
     return create_service_app(
         settings,
         title="query (internal)",
-        routers=[assistants_api.router],
+        routers=[assistants_api.router, analytics_api.router, conversations_api.router],
         topics=[
             CompanyCreated.topic,
             CompanyPlanChanged.topic,

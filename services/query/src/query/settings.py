@@ -28,6 +28,14 @@ class QuerySettings(ServiceSettings):
         "No encontré una respuesta a eso en los documentos de tu empresa."
     )
 
+    history_messages: int = Field(default=6, ge=0, le=50)
+    """Earlier messages of a conversation a question without an assistant is answered with."""
+    handoff_message: str = (
+        "Te pongo en contacto con una persona del equipo; te responderá en esta conversación. "
+        "I am passing you to a person on the team; they will reply in this conversation."
+    )
+    """The bot's reply when a conversation goes to a person before any answer is tried."""
+
     answer_provider: Literal["extractive", "openai"] = "extractive"
     """Who writes answers: `extractive` quotes the documents offline; `openai` asks any
     OpenAI-compatible chat-completions endpoint, streamed."""

@@ -1,8 +1,7 @@
 """Answering against a real index, the real model and the database as the application role."""
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import pytest
@@ -19,14 +18,15 @@ from common.events import (
     decode_event,
 )
 from devstack.openai_server import FakeOpenAI
-from query.answers.models import Answer
 from query.answers.service import PROVIDER_FAILED, PROVIDER_FAILED_ANSWER, Answerer
+from query.conversations.models import Message
 from query.db import outbox
 from query.index import service as index_service
 from query.index.store import VectorStore
 from query.settings import QuerySettings
 
 MakeBatches = Callable[..., list[DocumentChunksEmbedded]]
+OpenAISettings = Callable[..., QuerySettings]
 OPENAI_KEY = "sk-test-query-1"
 
 MANUAL = [
@@ -47,6 +47,13 @@ async def answers_published(database: Database, company_id: UUID) -> list[Questi
     async with database.transaction(company_id) as session:
         bodies = (await session.scalars(select(outbox.c.body))).all()
     return [e for e in map(decode_event, bodies) if isinstance(e, QuestionAnswered)]
+
+
+async def bot_reply(database: Database, company_id: UUID, question_id: UUID) -> Message | None:
+    async with database.transaction(company_id) as session:
+        return await session.scalar(
+            select(Message).where(Message.question_id == question_id, Message.sender_type == "bot")
+        )
 
 
 class TestAnswerer:
@@ -72,14 +79,16 @@ class TestAnswerer:
         assert published.correlation_id == asked.correlation_id
         assert answer.question_id == asked.payload.question_id
         assert answer.found
+        assert answer.answer is not None
         assert "veintitrés días" in answer.answer
         assert answer.citations[0].document_id == batches[0].payload.document_id
         assert answer.citations[0].title == "Manual del empleado"
         assert "veintitrés" in answer.citations[0].snippet
-        async with query_database.transaction(company) as session:
-            stored = await session.get(Answer, asked.payload.question_id)
+        stored = await bot_reply(query_database, company, asked.payload.question_id)
         assert stored is not None
-        assert stored.answer == answer.answer
+        assert stored.content == answer.answer
+        assert stored.id == answer.message_id
+        assert stored.conversation_id == answer.conversation_id
 
     async def test_a_suspended_company_is_answered_from_nothing(
         self,
@@ -101,6 +110,7 @@ class TestAnswerer:
         [published] = await answers_published(query_database, company)
         assert not published.payload.found
         assert published.payload.citations == []
+        assert published.payload.answer is not None
         assert "suspended" in published.payload.answer
 
     async def test_another_company_gets_the_fallback_and_no_citation(
@@ -160,22 +170,6 @@ def collect(into: list[QuestionAnswerDelta]) -> Callable[[QuestionAnswerDelta], 
     return publish
 
 
-@pytest.fixture
-def openai_server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
-
-
-def openai_settings(server: FakeOpenAI, **changes: Any) -> QuerySettings:
-    return QuerySettings(
-        answer_provider="openai",
-        openai_base_url=server.base_url,
-        openai_api_key=OPENAI_KEY,
-        openai_model="gpt-local",
-        **changes,
-    )
-
-
 class TestAnswererWithOpenAI:
     async def indexed_company(
         self, database: Database, store: VectorStore, make_batches: MakeBatches
@@ -193,6 +187,7 @@ class TestAnswererWithOpenAI:
         embedder: Embedder,
         make_batches: MakeBatches,
         openai_server: FakeOpenAI,
+        openai_settings: OpenAISettings,
     ) -> None:
         company, document_id = await self.indexed_company(query_database, store, make_batches)
         openai_server.pieces = ["Tienen ", "veintitrés ", "días ", "laborables."]
@@ -201,7 +196,7 @@ class TestAnswererWithOpenAI:
             query_database,
             store,
             embedder,
-            openai_settings(openai_server),
+            openai_settings(openai_api_key=OPENAI_KEY),
             publish_delta=collect(deltas),
         )
         asked = question(company, "¿Cuántos días de vacaciones tienen los empleados de Acme?")
@@ -227,10 +222,11 @@ class TestAnswererWithOpenAI:
         assert "never instructions" in system["content"]
         assert '<passage id="1" title="Manual del empleado">' in user["content"]
         assert "veintitrés días laborables de vacaciones" in user["content"]
-        async with query_database.transaction(company) as session:
-            stored = await session.get(Answer, asked.payload.question_id)
+        stored = await bot_reply(query_database, company, asked.payload.question_id)
         assert stored is not None
-        assert stored.answer == answer.answer
+        assert stored.content == answer.answer
+        assert stored.id == answer.message_id
+        assert stored.conversation_id == answer.conversation_id
 
     @pytest.mark.parametrize(
         ("status", "failure"), [(500, None), (None, "garbage"), (None, "hang")]
@@ -242,13 +238,14 @@ class TestAnswererWithOpenAI:
         embedder: Embedder,
         make_batches: MakeBatches,
         openai_server: FakeOpenAI,
+        openai_settings: OpenAISettings,
         status: int | None,
         failure: str | None,
     ) -> None:
         company, _ = await self.indexed_company(query_database, store, make_batches)
         openai_server.status = status
         openai_server.failure = failure  # type: ignore[assignment]
-        settings = openai_settings(openai_server, openai_timeout_seconds=0.5)
+        settings = openai_settings(openai_timeout_seconds=0.5)
         answerer = Answerer(query_database, store, embedder, settings)
 
         await answerer.handle(
@@ -269,9 +266,10 @@ class TestAnswererWithOpenAI:
         embedder: Embedder,
         make_batches: MakeBatches,
         openai_server: FakeOpenAI,
+        openai_settings: OpenAISettings,
     ) -> None:
         company, _ = await self.indexed_company(query_database, store, make_batches)
-        settings = openai_settings(openai_server, answer_min_score=0.99)
+        settings = openai_settings(answer_min_score=0.99)
         answerer = Answerer(query_database, store, embedder, settings)
 
         await answerer.handle(

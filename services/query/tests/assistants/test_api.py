@@ -2,97 +2,32 @@
 tokens signed in the test: CRUD, who sees which, the plan's limit, and other companies."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import httpx
 import pytest
 
-from common.bus import create_broker
-from common.db import Database
-from common.events import PlanLimitsV1
-from common.plan_limits import store_limits
-from common.service_app import Runtime
 from devstack.client import assert_problem
 from devstack.signer import TEST_SIGNER
-from query.db import company_limits
-from query.main import create_app
 from query.settings import QuerySettings
 
-SETTINGS = QuerySettings()
-
-
-@pytest.fixture
-async def client(query_database: Database) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(SETTINGS)
-    # The lifespan (broker, model, Qdrant) is not run: these routes need only the database.
-    app.state.runtime = Runtime(
-        settings=SETTINGS,
-        database=query_database,
-        broker=create_broker(SETTINGS),
-        verifier=TEST_SIGNER.verifier(SETTINGS),
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
-        yield client
-
-
-class Company:
-    def __init__(self) -> None:
-        self.id = uuid4()
-        self.owner = uuid4()
-
-    def as_(self, role: str = "owner", user_id: UUID | None = None) -> dict[str, str]:
-        return TEST_SIGNER.headers(
-            SETTINGS, company_id=self.id, user_id=user_id or self.owner, role=role
-        )
-
-
-NewCompany = Callable[..., Awaitable[Company]]
-
-
-@pytest.fixture
-def new_company(query_database: Database) -> NewCompany:
-    """A company whose plan limits query has heard of (as tenants announces them)."""
-
-    async def new_company(assistant_limit: int | None = None) -> Company:
-        company = Company()
-        limits = PlanLimitsV1(
-            monthly_message_limit=None,
-            user_limit=None,
-            assistant_limit=assistant_limit,
-            document_character_limit=None,
-            storage_mb_limit=None,
-        )
-        async with query_database.transaction(company.id) as session:
-            await store_limits(session, company_limits, company.id, limits, datetime.now(UTC))
-        return company
-
-    return new_company
+# A test module cannot import the conftest's Company, which new_company gives.
+NewCompany = Callable[..., Awaitable[Any]]
+CreateAssistant = Callable[..., Awaitable[dict[str, Any]]]
 
 
 def body(**overrides: Any) -> dict[str, Any]:
     return {"name": f"Asistente {uuid4().hex[:6]}"} | overrides
 
 
-async def create(client: httpx.AsyncClient, company: Company, **overrides: Any) -> dict[str, Any]:
-    response = await client.post(
-        "/internal/assistants", json=body(**overrides), headers=company.as_()
-    )
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
-
-
 async def test_create_read_change_retire(
-    client: httpx.AsyncClient, new_company: NewCompany
+    client: httpx.AsyncClient, new_company: NewCompany, create_assistant: CreateAssistant
 ) -> None:
     company = await new_company()
     operator = uuid4()
-    created = await create(
-        client,
+    created = await create_assistant(
         company,
         system_prompt="Eres el asistente de RR. HH.",
         documents={"scope": "tags", "tags": ["rrhh"]},
@@ -118,7 +53,7 @@ async def test_create_read_change_retire(
     gone = await client.get(f"/internal/assistants/{created['id']}", headers=company.as_())
     assert_problem(gone, 404, "assistant-not-found")
     # The name is free again once retired.
-    await create(client, company, name=created["name"])
+    await create_assistant(company, name=created["name"])
 
 
 @pytest.mark.parametrize(
@@ -142,24 +77,24 @@ async def test_a_scope_that_does_not_add_up_is_422(
 
 
 async def test_names_are_unique_within_a_company(
-    client: httpx.AsyncClient, new_company: NewCompany
+    client: httpx.AsyncClient, new_company: NewCompany, create_assistant: CreateAssistant
 ) -> None:
     company, other = await new_company(), await new_company()
-    await create(client, company, name="Ventas")
+    await create_assistant(company, name="Ventas")
 
     again = await client.post(
         "/internal/assistants", json=body(name="ventas"), headers=company.as_()
     )
     assert_problem(again, 409, "assistant-name-taken")
-    await create(client, other, name="Ventas")
+    await create_assistant(other, name="Ventas")
 
 
 @pytest.mark.parametrize("role", ["supervisor", "operador"])
 async def test_only_owner_and_administrador_manage(
-    client: httpx.AsyncClient, new_company: NewCompany, role: str
+    client: httpx.AsyncClient, new_company: NewCompany, create_assistant: CreateAssistant, role: str
 ) -> None:
     company = await new_company()
-    created = await create(client, company)
+    created = await create_assistant(company)
 
     for method, path, payload in (
         ("POST", "/internal/assistants", body()),
@@ -171,12 +106,12 @@ async def test_only_owner_and_administrador_manage(
 
 
 async def test_an_operador_sees_only_its_assistants(
-    client: httpx.AsyncClient, new_company: NewCompany
+    client: httpx.AsyncClient, new_company: NewCompany, create_assistant: CreateAssistant
 ) -> None:
     company = await new_company()
     operador = uuid4()
-    mine = await create(client, company, operator_ids=[str(operador)])
-    other = await create(client, company)
+    mine = await create_assistant(company, operator_ids=[str(operador)])
+    other = await create_assistant(company)
 
     listed = await client.get("/internal/assistants", headers=company.as_("operador", operador))
     supervisor = await client.get("/internal/assistants", headers=company.as_("supervisor"))
@@ -190,10 +125,10 @@ async def test_an_operador_sees_only_its_assistants(
 
 
 async def test_another_companys_assistant_is_out_of_reach(
-    client: httpx.AsyncClient, new_company: NewCompany
+    client: httpx.AsyncClient, new_company: NewCompany, create_assistant: CreateAssistant
 ) -> None:
     mine, theirs = await new_company(), await new_company()
-    their_assistant = await create(client, theirs)
+    their_assistant = await create_assistant(theirs)
 
     for method, payload in (("GET", None), ("PATCH", {"name": "Robado"}), ("DELETE", None)):
         response = await client.request(
@@ -229,7 +164,11 @@ async def test_the_plan_limits_how_many_even_when_created_at_once(
 async def test_a_company_whose_plan_is_not_known_yet_is_asked_to_retry(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await client.post("/internal/assistants", json=body(), headers=Company().as_())
+    response = await client.post(
+        "/internal/assistants",
+        json=body(),
+        headers=TEST_SIGNER.headers(QuerySettings(), role="owner"),
+    )
 
     assert_problem(response, 503, "plan-unknown")
     assert response.headers["retry-after"] == "2"

@@ -22,16 +22,25 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     ASSISTANTS_READ = "assistants:read"
     ASSISTANTS_MANAGE = "assistants:manage"
+    CONVERSATIONS_READ = "conversations:read"
+    """Read conversations and their messages (an operador: only its assistants')."""
+    CONVERSATIONS_HANDLE = "conversations:handle"
+    """Take a conversation from the bot, reply as a person, resolve it."""
+    MESSAGES_REACT = "messages:react"
+    ANALYTICS_READ = "analytics:read"
 
 
 _EVERYONE = {
     Permission.ASSISTANTS_READ,
+    Permission.CONVERSATIONS_READ,
+    Permission.CONVERSATIONS_HANDLE,
+    Permission.MESSAGES_REACT,
     Permission.DOCUMENTS_READ,
     Permission.QUESTIONS_ASK,
     Permission.COMPANY_READ,
     Permission.USERS_READ,
 }
-_EDITORS = _EVERYONE | {Permission.DOCUMENTS_WRITE}
+_EDITORS = _EVERYONE | {Permission.DOCUMENTS_WRITE, Permission.ANALYTICS_READ}
 _MANAGERS = _EDITORS | {
     Permission.COMPANY_MANAGE,
     Permission.USERS_MANAGE,
@@ -54,6 +63,10 @@ API_KEY_SCOPES: frozenset[Permission] = frozenset(
         Permission.DOCUMENTS_WRITE,
         Permission.QUESTIONS_ASK,
         Permission.COMPANY_READ,
+        # A company's own chat product shows its end users their conversation and takes
+        # their thumbs up or down.
+        Permission.CONVERSATIONS_READ,
+        Permission.MESSAGES_REACT,
     }
 )
 

@@ -32,6 +32,8 @@ from common.events.documents import (
 from common.events.envelope import Event, Payload
 from common.events.questions import (
     Citation,
+    ConversationStatus,
+    HandoffReason,
     QuestionAnswerDelta,
     QuestionAnswerDeltaV1,
     QuestionAnswered,
@@ -68,6 +70,7 @@ __all__ = [
     "CompanyReactivated",
     "CompanyStatusV1",
     "CompanySuspended",
+    "ConversationStatus",
     "DocumentChunksEmbedded",
     "DocumentChunksEmbeddedV1",
     "DocumentDeleted",
@@ -86,6 +89,7 @@ __all__ = [
     "DocumentUploadedV1",
     "EmbeddedChunk",
     "Event",
+    "HandoffReason",
     "Payload",
     "PlanLimitsV1",
     "QuestionAnswerDelta",

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from common.auth import Identity, Permission, require
 from common.bus import publish_event
@@ -65,7 +65,24 @@ def _timed_out(question_id: UUID) -> Problem:
     )
 
 
+# Refusals the query service may give when what the question named went away after the
+# gateway looked (the assistant retired, say): the same answers the gateway's own check gives.
+_REFUSALS = {
+    "assistant-not-found": (404, "The assistant is not there (any more)."),
+    "conversation-not-found": (404, "The conversation is not there."),
+    "conversation-mismatch": (422, "That conversation belongs to another assistant."),
+    "conversation-superseded": (
+        409,
+        "That conversation is resolved and its end user has opened another since; continue"
+        " the open one (ask without conversation_id).",
+    ),
+}
+
+
 def _failed(answered: QuestionAnsweredV1) -> Problem:
+    if answered.error in _REFUSALS:
+        status, detail = _REFUSALS[answered.error]
+        return Problem(status, answered.error, detail, question_id=str(answered.question_id))
     return Problem(
         502,
         "answer-failed",
@@ -77,6 +94,43 @@ def _failed(answered: QuestionAnsweredV1) -> Problem:
 
 def _answer_out(answered: QuestionAnsweredV1) -> AnswerOut:
     return AnswerOut(**answered.model_dump(exclude={"error"}))
+
+
+def _answer_response(answered: QuestionAnsweredV1) -> JSONResponse:
+    """200 with the bot's answer; 202 when a person holds the conversation and will reply."""
+    return JSONResponse(
+        _answer_out(answered).model_dump(mode="json"),
+        status_code=200 if answered.answer is not None else 202,
+    )
+
+
+async def _check_named(gateway: Gateway, identity: Identity, body: QuestionIn) -> None:
+    """404 for an assistant or conversation the caller cannot see (another company's, or an
+    operador's unassigned one), before a message is taken; query checks again."""
+    if body.assistant_id is not None:
+        await gateway.query.call(
+            "GET", f"/internal/assistants/{body.assistant_id}", token=identity.token
+        )
+    if body.conversation_id is not None:
+        conversation = await gateway.query.call(
+            "GET",
+            f"/internal/conversations/{body.conversation_id}",
+            token=identity.token,
+            params={"messages": 0},
+        )
+        named = {
+            "assistant_id": str(body.assistant_id) if body.assistant_id else None,
+            "end_user_id": body.end_user_id,
+            "channel": body.channel,
+        }
+        for name, value in named.items():
+            if value is not None and str(conversation.get(name)) != value:
+                raise Problem(
+                    422,
+                    "conversation-mismatch",
+                    f"The conversation's {name} is not {value!r}; leave it out to continue it.",
+                    field=name,
+                )
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
@@ -92,6 +146,13 @@ def _sse(event: str, data: dict[str, Any]) -> str:
             "description": "The answer; with `Accept: text/event-stream`, server-sent events:"
             " `delta` pieces, then `answer` (this JSON) or `error` (problem details)",
         },
+        202: {
+            "model": AnswerOut,
+            "description": "A person holds the conversation: the message is in it, the bot"
+            " stays silent (`answer` null) and the person replies",
+        },
+        404: {},
+        422: {},
         429: {},
         502: {},
         503: {},
@@ -103,13 +164,27 @@ async def ask_question(
 ) -> Any:
     """Answers from the caller's company's documents only, citing the passages used. Each
     question counts against the plan's monthly messages (429 once they are used). Ask with
-    `Accept: text/event-stream` to read the answer as it is written."""
+    `Accept: text/event-stream` to read the answer as it is written.
+
+    Every question is a turn of a conversation: `conversation_id` continues one (a follow-up
+    is read with the earlier turns), otherwise the end user's open conversation on the
+    channel (with the assistant) is continued or a new one opened. `assistant_id` answers as
+    that assistant, from its documents, with its instructions and hand-off rules."""
     require(identity, Permission.QUESTIONS_ASK)
+    await _check_named(gateway, identity, body)
     reservation = await _take_message(gateway, identity)
     question_id = uuid4()
     event = QuestionAsked.new(
         identity.company_id,
-        QuestionAskedV1(question_id=question_id, question=body.question, asked_by=identity.user_id),
+        QuestionAskedV1(
+            question_id=question_id,
+            question=body.question,
+            asked_by=identity.user_id,
+            assistant_id=body.assistant_id,
+            conversation_id=body.conversation_id,
+            end_user_id=body.end_user_id,
+            channel=body.channel or "api",
+        ),
     )
     if _wants_stream(request):
         updates = gateway.answers.follow(question_id)
@@ -134,7 +209,7 @@ async def ask_question(
         gateway.answers.forget(question_id)
     if answered.error:
         raise _failed(answered)
-    return _answer_out(answered)
+    return _answer_response(answered)
 
 
 async def _answer_stream(

@@ -63,6 +63,9 @@ class AnswerDraft:
 
 class AnswerProvider(Protocol):
     name: str
+    reads_turns: bool
+    """Whether it reads the conversation's earlier turns; one that does not is given the
+    follow-up question rewritten with them instead."""
 
     def write(
         self,
@@ -86,6 +89,7 @@ class ExtractiveProvider:
     max_sentences: int
     min_score: float
     name: str = "extractive"
+    reads_turns: bool = False
 
     def write(
         self,
@@ -127,6 +131,7 @@ class OpenAIProvider:
     model: str
     timeout_seconds: float
     name: str = "openai"
+    reads_turns: bool = True
     _client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
 
     @property

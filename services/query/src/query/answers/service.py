@@ -6,7 +6,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from uuid import UUID
 
 from common.bus import add_to_outbox, already_processed, record_processed
 from common.db import Database
@@ -20,13 +19,15 @@ from common.events import (
     QuestionAsked,
 )
 from common.suspensions import Suspensions
-from query.answers.models import Answer
 from query.answers.providers import (
     AnswerProvider,
     ProviderFailed,
     Support,
     provider_from_settings,
 )
+from query.conversations import followups, handoff, turns
+from query.conversations.handoff import HandoffRules
+from query.conversations.turns import BotReply, Recorded, Turn, TurnRefused
 from query.db import inbox, outbox
 from query.index.store import RetrievedChunk, VectorStore
 from query.retrieval import service as retrieval
@@ -36,6 +37,7 @@ QUESTIONS_CONSUMER = "query.questions-asked"
 SNIPPET_CHARS = 300
 DELTA_PUBLISH_SECONDS = 2.0
 PROVIDER_FAILED = "provider-failed"
+SUSPENDED_ANSWER = "This company is suspended; its documents cannot be searched."
 PROVIDER_FAILED_ANSWER = (
     "The answer could not be written right now; please ask again in a moment. "
     "No se pudo redactar la respuesta en este momento; vuelve a preguntar en un rato."
@@ -63,44 +65,69 @@ class Answerer:
         self.writer = self.provider or provider_from_settings(self.settings, self.embedder)
 
     async def answer(
-        self, event: QuestionAsked, on_piece: PieceListener | None = None
-    ) -> QuestionAnsweredV1:
-        """`on_piece` hears the answer's text as the provider writes it."""
-        if self.suspensions.is_suspended(event.company_id):
-            # Answered, so the asker's wait ends at once, but from nothing of the company's.
-            return QuestionAnsweredV1(
-                question_id=event.payload.question_id,
-                answer="This company is suspended; its documents cannot be searched.",
-                found=False,
-                citations=[],
-            )
+        self, event: QuestionAsked, turn: Turn, on_piece: PieceListener | None = None
+    ) -> BotReply:
+        """The bot's reply to the question in its turn. `on_piece` hears the answer's text as
+        the provider writes it."""
         settings = self.settings
+        assistant = turn.assistant
+        rules = assistant.rules if assistant else HandoffRules()
         question = event.payload.question
-        question_vector = (await self.embedder.embed_async([question]))[0]
+        asked_for = handoff.asked_for_handoff(question, rules)
+        if asked_for is not None:
+            # A person was asked for (or a trigger word said): the bot does not try to answer.
+            return BotReply(content=settings.handoff_message, found=False, handoff_reason=asked_for)
+        search_with = followups.standalone_question(question, turn.earlier_questions)
+        question_vector = (await self.embedder.embed_async([search_with]))[0]
         chunks = await retrieval.search(
             self.database,
             self.store,
             self.embedder,
             event.company_id,
-            question,
+            search_with,
             mode=settings.retrieval_mode,
             limit=settings.retrieval_limit,
             min_score=settings.min_relevance,
             question_vector=question_vector.tolist(),
+            document_ids=assistant.document_ids if assistant else None,
+            tags=assistant.tags if assistant else None,
         )
-        return await self.compose(event, chunks, on_piece)
+        reply = await self.compose(event, chunks, turn, on_piece, standalone=search_with)
+        if search_with != question:
+            reply.retrieval_query = search_with
+        if reply.error is None and reply.handoff_reason is None:
+            reply.handoff_reason = handoff.answer_needs_handoff(
+                found=reply.found, confidence=reply.confidence, rules=rules
+            )
+        return reply
 
     async def compose(
         self,
         event: QuestionAsked,
         passages: list[RetrievedChunk],
+        turn: Turn,
         on_piece: PieceListener | None = None,
-    ) -> QuestionAnsweredV1:
-        """The provider's answer from the retrieved passages, cited from those passages."""
+        *,
+        standalone: str | None = None,
+    ) -> BotReply:
+        """The provider's answer from the retrieved passages, cited from those passages.
+        `standalone` is the question as searched (a follow-up rewritten with the earlier turns):
+        a provider that does not read the conversation answers that one."""
         question_id = event.payload.question_id
-        if not passages or max(p.score for p in passages) < self.settings.answer_min_score:
-            return self._fallback(question_id)  # the provider is not asked to guess
-        draft = self.writer.write(event.payload.question, passages)
+        confidence = round(max(p.score for p in passages), 4) if passages else None
+        fallback = self._fallback(turn, confidence)
+        if confidence is None or confidence < self.settings.answer_min_score:
+            return fallback  # the provider is not asked to guess
+        assistant = turn.assistant
+        asked = event.payload.question
+        draft = self.writer.write(
+            asked if self.writer.reads_turns else (standalone or asked),
+            passages,
+            turns=turn.history,
+            instructions=assistant.instructions if assistant else None,
+        )
+        metadata = draft.metadata
+        model = f"{metadata.provider}/{metadata.model}"
         pieces: list[str] = []
         try:
             async for piece in draft.pieces:
@@ -112,21 +139,23 @@ class Answerer:
                 "the answer provider failed",
                 extra={
                     "question_id": str(question_id),
-                    "provider": draft.metadata.provider,
-                    "model": draft.metadata.model,
+                    "provider": metadata.provider,
+                    "model": metadata.model,
                     "error": str(exc),
                 },
             )
-            return QuestionAnsweredV1(
-                question_id=question_id,
-                answer=PROVIDER_FAILED_ANSWER,
+            return BotReply(
+                content=PROVIDER_FAILED_ANSWER,
                 found=False,
-                citations=[],
+                confidence=confidence,
+                model=model,
                 error=PROVIDER_FAILED,
             )
-        metadata = draft.metadata
         if not metadata.found or not pieces:
-            return self._fallback(question_id)
+            return fallback
+        tokens = None
+        if metadata.prompt_tokens is not None or metadata.completion_tokens is not None:
+            tokens = (metadata.prompt_tokens or 0) + (metadata.completion_tokens or 0)
         logger.info(
             "answered",
             extra={
@@ -137,46 +166,64 @@ class Answerer:
                 "completion_tokens": metadata.completion_tokens,
             },
         )
-        return QuestionAnsweredV1(
-            question_id=question_id,
-            answer="".join(pieces),
+        return BotReply(
+            content="".join(pieces),
             found=True,
             citations=_citations(metadata.support),
+            confidence=confidence,
+            model=model,
+            tokens=tokens,
         )
 
-    def _fallback(self, question_id: UUID) -> QuestionAnsweredV1:
-        """Nothing relevant enough: say so instead of guessing, and flag it for a person."""
-        return QuestionAnsweredV1(
-            question_id=question_id,
-            answer=self.settings.fallback_answer,
-            found=False,
-            citations=[],
-            needs_human=True,
+    def _fallback(self, turn: Turn, confidence: float | None) -> BotReply:
+        """Nothing relevant enough: say so instead of guessing; the conversation goes to a
+        person (see handoff.answer_needs_handoff)."""
+        message = turn.assistant.fallback_message if turn.assistant else None
+        return BotReply(
+            content=message or self.settings.fallback_answer, found=False, confidence=confidence
         )
 
     async def handle(self, event: QuestionAsked) -> None:
-        """Answers outside any transaction, then stores the answer and publishes it together."""
+        """Answers outside any transaction, then stores the turn and publishes the answer
+        together."""
         async with self.database.transaction(event.company_id) as session:
             if await already_processed(session, inbox, QUESTIONS_CONSUMER, event.id):
                 return
+            turn = await turns.prepare(session, event, self.settings.history_messages)
+        if self.suspensions.is_suspended(event.company_id):
+            answered = QuestionAnsweredV1(
+                question_id=event.payload.question_id,
+                answer=SUSPENDED_ANSWER,
+                found=False,
+                citations=[],
+            )
+            async with self.database.transaction(event.company_id) as session:
+                # Answered, so the asker's wait ends at once, but from nothing of the company's.
+                if await record_processed(session, inbox, QUESTIONS_CONSUMER, event):
+                    await add_to_outbox(
+                        session,
+                        outbox,
+                        QuestionAnswered.new(event.company_id, answered, cause=event),
+                    )
+            return
         started = time.perf_counter()
-        answered = await self.answer(event, self._live_pieces(event))
+        reply = None
+        if turn.bot_answers:
+            reply = await self.answer(event, turn, self._live_pieces(event))
         latency_ms = int((time.perf_counter() - started) * 1000)
         async with self.database.transaction(event.company_id) as session:
             if not await record_processed(session, inbox, QUESTIONS_CONSUMER, event):
                 return
-            session.add(
-                Answer(
-                    question_id=answered.question_id,
-                    company_id=event.company_id,
-                    asked_by=event.payload.asked_by,
-                    question=event.payload.question,
-                    answer=answered.answer,
-                    found=answered.found,
-                    citations=[c.model_dump(mode="json") for c in answered.citations],
-                    latency_ms=latency_ms,
-                )
-            )
+            if turn.refused is not None:
+                answered = _refused(event, turn.refused)
+            else:
+                try:
+                    recorded = await turns.record(
+                        session, event, turn, reply, latency_ms=latency_ms if reply else None
+                    )
+                    answered = _answered(event, recorded, reply)
+                except TurnRefused as refused:
+                    answered = _refused(event, refused.code)
             await add_to_outbox(
                 session, outbox, QuestionAnswered.new(event.company_id, answered, cause=event)
             )
@@ -217,6 +264,32 @@ class Answerer:
                 )
 
         return on_piece
+
+
+def _refused(event: QuestionAsked, code: str) -> QuestionAnsweredV1:
+    """Nothing stored: the asker learns why (the gateway answers 404, 409 or 422)."""
+    return QuestionAnsweredV1(
+        question_id=event.payload.question_id, answer=None, found=False, citations=[], error=code
+    )
+
+
+def _answered(
+    event: QuestionAsked, recorded: Recorded, reply: BotReply | None
+) -> QuestionAnsweredV1:
+    conversation = recorded.conversation
+    sent = reply if recorded.reply_id is not None else None
+    return QuestionAnsweredV1(
+        question_id=event.payload.question_id,
+        answer=sent.content if sent else None,
+        found=sent.found if sent else False,
+        citations=sent.citations if sent else [],
+        needs_human=sent is not None and sent.handoff_reason is not None,
+        error=sent.error if sent else None,
+        conversation_id=conversation.id,
+        message_id=recorded.reply_id,
+        conversation_status=conversation.status,
+        handoff_reason=recorded.handoff_reason,
+    )
 
 
 def _citations(support: list[Support]) -> list[Citation]:

@@ -178,14 +178,15 @@ async def get_visible(session: AsyncSession, identity: Identity, assistant_id: U
         or assistant.deleted_at is not None
     ):
         raise assistant_not_found(assistant_id)
-    if _only_assigned(identity):
+    if only_assigned(identity):
         assigned = await session.get(AssistantOperator, (assistant_id, identity.user_id))
         if assigned is None:
             raise assistant_not_found(assistant_id)
     return assistant
 
 
-def _only_assigned(identity: Identity) -> bool:
+def only_assigned(identity: Identity) -> bool:
+    """An operador sees only the assistants it is assigned to (and their conversations)."""
     return not identity.is_api_key and identity.role is Role.OPERADOR
 
 
@@ -195,7 +196,7 @@ async def list_visible(
     query = select(Assistant).where(
         Assistant.company_id == identity.company_id, Assistant.deleted_at.is_(None)
     )
-    if _only_assigned(identity):
+    if only_assigned(identity):
         query = query.where(
             Assistant.id.in_(
                 select(AssistantOperator.assistant_id).where(

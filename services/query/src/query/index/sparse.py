@@ -20,7 +20,7 @@ import snowballstemmer
 from qdrant_client import models
 
 # A word, or a code joined by '-', '.' or '/' ("XR-200", "v2.1", "ISO/IEC"): kept whole.
-_TOKEN = re.compile(r"\w+(?:[-./]\w+)*")
+TOKEN = re.compile(r"\w+(?:[-./]\w+)*")
 
 
 def _words(text: str) -> frozenset[str]:
@@ -63,7 +63,7 @@ def term_index(term: str) -> int:
     return zlib.crc32(term.encode("utf-8"))
 
 
-def _fold(token: str) -> str:
+def fold(token: str) -> str:
     """Lowercase without accents ("Información" → "informacion"), so a question typed without
     them still matches; ñ stays, it makes another word ("año", "ano")."""
     decomposed = unicodedata.normalize("NFD", token.lower().replace("ñ", "\0"))
@@ -83,7 +83,7 @@ def language_of(words: list[str]) -> str | None:
 
 def terms(text: str) -> list[str]:
     """The text's terms, in order, repeated as often as they occur."""
-    words = [_fold(token) for token in _TOKEN.findall(text)]
+    words = [fold(token) for token in TOKEN.findall(text)]
     language = language_of(words)
     languages = (language,) if language else ("spanish", "english")
     result: list[str] = []
