@@ -102,11 +102,16 @@ def test_the_answer_streams_in_pieces_then_arrives_whole_with_citations(
     events = read_events(streamed_api, owner, QUESTION)
 
     names = [name for name, _ in events]
-    assert names == ["delta"] * len(PIECES) + ["answer"], events
-    assert [data["text"] for _, data in events[:-1]] == PIECES
-    assert [data["sequence"] for _, data in events[:-1]] == list(range(len(PIECES)))
+    # Pieces are best effort: on a busy machine the last ones may come after the answer,
+    # and the gateway then sends what they would have carried as one last delta.
+    assert names[-1] == "answer", events
+    assert set(names[:-1]) == {"delta"}, events
+    assert 2 <= len(names) - 1 <= len(PIECES), events
+    deltas = [data for _, data in events[:-1]]
+    assert deltas[0]["text"] == PIECES[0]
+    assert [data["sequence"] for data in deltas] == list(range(len(deltas)))
     answer = events[-1][1]
-    assert answer["answer"] == "".join(PIECES)
+    assert "".join(data["text"] for data in deltas) == answer["answer"] == "".join(PIECES)
     assert answer["found"] is True
     assert answer["needs_human"] is False
     [cited] = [c for c in answer["citations"] if c["document_id"] == document_id]
@@ -162,8 +167,10 @@ def test_a_question_the_documents_cannot_answer_is_not_sent_to_the_model(
 
     events = read_events(streamed_api, stranger, QUESTION)
 
-    [(name, answer)] = events
-    assert name == "answer"
+    # No piece was written; the fallback comes as one delta, so joined they are the answer.
+    [(first, delta), (last, answer)] = events
+    assert (first, last) == ("delta", "answer")
+    assert delta == {"sequence": 0, "text": answer["answer"]}
     assert answer["found"] is False
     assert answer["needs_human"] is True
     assert answer["citations"] == []

@@ -80,6 +80,35 @@ class TestAnswerStream:
         ]
         assert question_id not in waiter._streams  # the stream forgets its question at its end
 
+    async def test_pieces_that_come_late_or_after_a_lost_one_are_carried_by_a_last_delta(
+        self,
+    ) -> None:
+        # Pieces travel on their own topic, best effort: here piece 1 is lost and pieces 2
+        # and 3 come anyway (one after the answer). The deltas stay the answer's beginning.
+        waiter = AnswerWaiter()
+        question_id = uuid.uuid4()
+        waiter.follow(question_id)
+        waiter.add_delta(delta(question_id, 0, "Los empleados "))
+        waiter.add_delta(delta(question_id, 2, "veintitrés "))
+        waiter.resolve(
+            QuestionAnsweredV1(
+                question_id=question_id,
+                answer="Los empleados tienen veintitrés días.",
+                found=True,
+                citations=[],
+            )
+        )
+        waiter.add_delta(delta(question_id, 3, "días."))
+
+        events = await read_stream(stand_in(waiter), question_id)
+
+        assert events[:-1] == [
+            ("delta", {"sequence": 0, "text": "Los empleados "}),
+            ("delta", {"sequence": 1, "text": "tienen veintitrés días."}),
+        ]
+        assert events[-1][0] == "answer"
+        assert "".join(data["text"] for _, data in events[:-1]) == events[-1][1]["answer"]
+
     async def test_an_answer_the_provider_failed_ends_in_an_error_event(self) -> None:
         waiter = AnswerWaiter()
         question_id = uuid.uuid4()

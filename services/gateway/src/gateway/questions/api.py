@@ -215,10 +215,16 @@ async def ask_question(
 async def _answer_stream(
     gateway: Gateway, question_id: UUID, updates: "asyncio.Queue[AnswerUpdate]"
 ) -> AsyncIterator[str]:
-    """`delta` events with the answer's text as it is written, then `answer` or `error`."""
+    """`delta` events with the answer's text as it is written, then `answer` or `error`.
+
+    The pieces are best effort and travel on their own topic, so one may come late (after
+    the answer) or not at all. The deltas sent are always the answer's beginning, in order:
+    a piece after a gap is not sent, and when the answer comes, the text the deltas have not
+    carried yet goes out as one last delta. Joined, the deltas are the answer."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + gateway.settings.answer_timeout_seconds
     next_sequence = 0
+    written: list[str] = []
     try:
         while (remaining := deadline - loop.time()) > 0:
             try:
@@ -229,12 +235,17 @@ async def _answer_stream(
             if isinstance(update, QuestionAnsweredV1):
                 if update.error:
                     yield _sse("error", _failed(update).body())
-                else:
-                    yield _sse("answer", _answer_out(update).model_dump(mode="json"))
+                    return
+                sent = "".join(written)
+                if update.answer and update.answer.startswith(sent) and update.answer != sent:
+                    rest = update.answer[len(sent) :]
+                    yield _sse("delta", {"sequence": next_sequence, "text": rest})
+                yield _sse("answer", _answer_out(update).model_dump(mode="json"))
                 return
-            if update.sequence < next_sequence:
-                continue  # a piece delivered again (the question was answered again)
-            next_sequence = update.sequence + 1
+            if update.sequence != next_sequence:
+                continue  # a repeat, or a piece after a lost one: the answer will carry it
+            next_sequence += 1
+            written.append(update.text)
             yield _sse("delta", {"sequence": update.sequence, "text": update.text})
         yield _sse("error", _timed_out(question_id).body())
     finally:
