@@ -34,7 +34,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         pipeline = Pipeline(
             database=runtime.database,
             blobs=LocalBlobStore(settings.blob_root),
-            embedder=Embedder(settings.embedding_model),
+            embedder=Embedder(settings.embedding_model, workers=settings.embedding_workers),
             settings=settings,
         )
         consumers.register(runtime.broker, pipeline)

@@ -18,6 +18,14 @@ class IngestSettings(ServiceSettings):
     """Tail repeated from the previous chunk of a section, so a cut sentence is still found."""
     chunks_per_event: int = Field(default=32, ge=1)
     """Embedded chunks per `document.chunks_embedded` message: keeps messages well under 1 MB."""
+    embedding_workers: int = Field(default=0, ge=0)
+    """Replicas of the model embedding side by side, each on its share of the cores
+    (`common.embedding.Embedder`); 0 picks one per core, at most four."""
+    concurrent_uploads: int = Field(default=3, ge=1)
+    """Uploads processed at once, each from its own partitions of `documents.uploaded` (so
+    one document's versions still come one after another): one's extraction overlaps
+    another's embedding. More than the topic's partitions leaves the rest idle. Each may run
+    an extraction of up to `extraction_memory_mib`."""
 
     max_pages: int = Field(default=500, ge=1)
     """Pages (or slides, or image frames) a document may have; longer ones fail with a reason."""

@@ -6,6 +6,7 @@ import io
 import uuid
 from uuid import UUID
 
+import numpy as np
 from PIL import Image
 from sqlalchemy import select
 
@@ -135,7 +136,8 @@ class TestProcessUpload:
         assert all(b.payload.category == "rrhh" for b in batches)
         chunks = [c for b in batches for c in b.payload.chunks]
         assert [c.index for c in chunks] == list(range(len(chunks)))
-        assert all(len(c.vector) == pipeline.embedder.dimension for c in chunks)
+        expected = pipeline.embedder.embed([c.text for c in chunks])
+        assert np.allclose([c.dense() for c in chunks], expected, atol=1e-5)
         assert {c.section for c in chunks} == {"Normas", "Teletrabajo"}
 
         found = await stored(pipeline.database, event.company_id, event.payload.document_id)
@@ -145,6 +147,26 @@ class TestProcessUpload:
         assert found.detected_format == "markdown"
         assert found.language == "es"
         assert {"extracting_ms", "chunking_ms", "embedding_ms"} <= set(found.stage_timings)
+
+    async def test_batches_are_queued_as_they_are_embedded(self, pipeline: Pipeline) -> None:
+        # Query indexes the first batches while the rest are embedded, and progress moves
+        # between them; the last batch goes with the move to indexing, so query cannot finish
+        # the document before ingest has.
+        event = await uploaded(pipeline, unique_text())
+        await service.process_upload(pipeline, event)
+        order = [
+            f"batch {e.payload.batch_index}"
+            if isinstance(e, DocumentChunksEmbedded)
+            else f"{e.payload.status} {e.payload.progress}"
+            for e in await outbox_events(pipeline.database, event.company_id)
+            if isinstance(e, (DocumentChunksEmbedded, DocumentStatusChanged))
+        ]
+        batches = [entry for entry in order if entry.startswith("batch")]
+        assert len(batches) >= 3
+        indexing = order.index("indexing 90")
+        assert order[indexing + 1 :] == [batches[-1]]
+        between = order[order.index("batch 0") : indexing]
+        assert any(entry.startswith("embedding") for entry in between)
 
     async def test_every_stage_is_announced_in_order(self, pipeline: Pipeline) -> None:
         event = await uploaded(pipeline, unique_text())

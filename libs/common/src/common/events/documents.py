@@ -4,10 +4,13 @@ store holds them and `document.uploaded` carries the reference, size and hash.
 A document keeps its id across versions; `document_version` (1 for the first upload) tells
 which version's content an event is about, so a new version's chunks never mix with the old."""
 
-from typing import ClassVar, Literal
+import base64
+from typing import ClassVar, Literal, Self
 from uuid import UUID
 
-from pydantic import Field
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import Field, model_validator
 
 from common.events.envelope import Event, Payload
 
@@ -38,13 +41,47 @@ class DocumentUploaded(Event):
 
 
 class EmbeddedChunk(Payload):
+    """A chunk and its vector: `packed_vector` (what ingest sends), or, from producers that
+    predate it, `vector` as a JSON list. Read it with `dense()`, whichever came."""
+
     index: int = Field(ge=0)
     text: str
     char_start: int = Field(ge=0)
     char_end: int = Field(ge=0)
     page: int | None = None
     section: str | None = None
-    vector: list[float]
+    vector: list[float] | None = None
+    packed_vector: str | None = None
+    """Base64 of the vector's float32 values, little-endian: a quarter of the JSON list's
+    size, and no float formatting or parsing on either side."""
+
+    @model_validator(mode="after")
+    def _one_vector(self) -> Self:
+        if (self.vector is None) == (self.packed_vector is None):
+            raise ValueError("a chunk carries exactly one of vector and packed_vector")
+        if self.packed_vector is not None:
+            values = _unpack(self.packed_vector)
+            if values.size == 0 or not np.isfinite(values).all():
+                raise ValueError("packed_vector must hold finite float32 values")
+        return self
+
+    @staticmethod
+    def pack(vector: NDArray[np.float32]) -> str:
+        return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
+
+    def dense(self) -> list[float]:
+        if self.packed_vector is not None:
+            values: list[float] = _unpack(self.packed_vector).tolist()
+            return values
+        assert self.vector is not None  # one of the two, by validation
+        return self.vector
+
+
+def _unpack(packed: str) -> NDArray[np.float32]:
+    raw = base64.b64decode(packed, validate=True)
+    if len(raw) % 4:
+        raise ValueError("packed_vector is not a whole number of float32 values")
+    return np.frombuffer(raw, dtype="<f4")
 
 
 class DocumentChunksEmbeddedV1(Payload):

@@ -24,12 +24,15 @@ def register(broker: KafkaBroker, pipeline: service.Pipeline) -> None:
         """Marks a deleting document deleted once query holds nothing of it."""
         await service.mark_purged(pipeline.database, event)
 
-    subscribe(
-        broker,
-        group_id=service.UPLOADS_CONSUMER,
-        event_type=DocumentUploaded,
-        handler=on_uploaded,
-    )
+    # Consumers of one group share the topic's partitions, each taking its uploads one at a
+    # time: as many documents in flight as consumers, as with as many replicas.
+    for _ in range(pipeline.settings.concurrent_uploads):
+        subscribe(
+            broker,
+            group_id=service.UPLOADS_CONSUMER,
+            event_type=DocumentUploaded,
+            handler=on_uploaded,
+        )
     subscribe(
         broker,
         group_id=service.INDEXED_CONSUMER,

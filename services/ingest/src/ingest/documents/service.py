@@ -10,7 +10,10 @@ whoever follows the document live sees exactly what the database holds. Likewise
 its title, tags or category, with a `document.metadata_changed` event, for query's citations.
 """
 
+import asyncio
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +22,8 @@ from typing import Any, Literal
 from uuid import UUID
 
 import anyio
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,6 +90,9 @@ class Pipeline:
     embedder: Embedder
     settings: IngestSettings
     suspensions: Suspensions = field(default_factory=Suspensions)
+    chunking: threading.Lock = field(default_factory=threading.Lock)
+    """Held while a document is chunked: documents are processed concurrently, and the
+    embedder's tokenizer, which chunking uses, is not thread-safe."""
 
 
 class DuplicateContent(Exception):
@@ -261,9 +269,14 @@ async def _version_of_a_gone_document(
 
 
 async def process_upload(pipeline: Pipeline, event: DocumentUploaded) -> None:
-    """The slow stages run outside any transaction; each stage boundary commits the status.
-    The inbox entry is committed with the last step (chunks queued, or failure), so a crash
-    part-way re-runs the document from the start, which rewrites the same rows and ids."""
+    """The slow stages run outside any transaction; each stage boundary commits the status,
+    and each batch of embedded chunks is queued as soon as it is ready. The inbox entry is
+    committed with the last step (the last batch queued, or failure), so a crash part-way
+    re-runs the document from the start, which rewrites the same rows and ids.
+
+    Several uploads are processed at once (`concurrent_uploads`), as several replicas would:
+    one's extraction and chunking overlap another's embedding, and the embedder's replicas
+    share out the slices of all of them."""
     database = pipeline.database
     try:
         async with database.transaction(event.company_id) as session:
@@ -281,14 +294,14 @@ async def process_upload(pipeline: Pipeline, event: DocumentUploaded) -> None:
         await _fail(pipeline, event, "The company is suspended; its documents are not processed.")
         return
     try:
-        await _run_stages(pipeline, event)
+        await _run_stages(pipeline, event, document.version)
     except ExtractionError as exc:
         await _fail(pipeline, event, str(exc))
     except FileNotFoundError:
         await _fail(pipeline, event, "The uploaded file is missing from storage; upload it again.")
 
 
-async def _run_stages(pipeline: Pipeline, event: DocumentUploaded) -> None:
+async def _run_stages(pipeline: Pipeline, event: DocumentUploaded, version: int) -> None:
     settings = pipeline.settings
     document_id = event.payload.document_id
     started = time.perf_counter()
@@ -328,32 +341,105 @@ async def _run_stages(pipeline: Pipeline, event: DocumentUploaded) -> None:
     await _advance(
         pipeline, event, DocumentStatus.EMBEDDING, timings={"chunking_ms": _ms_since(started)}
     )
+    await _embed_and_queue(pipeline, event, chunks, version)
 
+
+@dataclass(frozen=True)
+class _Batch:
+    """One slice of a document's chunks, embedded, on its way to query."""
+
+    number: int
+    count: int
+    chunks: Sequence[Chunk]
+    vectors: NDArray[np.float32]
+    chunk_count: int
+    """Of the whole document."""
+
+    @property
+    def is_last(self) -> bool:
+        return self.number == self.count - 1
+
+
+async def _embed_and_queue(
+    pipeline: Pipeline, event: DocumentUploaded, chunks: list[Chunk], version: int
+) -> None:
+    """Embeds the chunks in slices of `chunks_per_event` and queues each slice's batch for
+    query as soon as it is embedded: query indexes a document while the rest of it is being
+    embedded, and the model never waits on a transaction, as the next slice is embedded while
+    this one's commits. The last batch goes in the transaction that records the upload as
+    processed and moves the document on to indexing, so query cannot finish a document before
+    ingest has.
+
+    A crash part-way re-runs the document, which queues its first batches again under new
+    event ids: query knows a batch it has indexed by document, version and position, and
+    writes the same point ids."""
     started = time.perf_counter()
-    vectors: list[list[float]] = []
-    batch = settings.chunks_per_event
-    span = PROGRESS[DocumentStatus.INDEXING] - PROGRESS[DocumentStatus.EMBEDDING]
-    for first in range(0, len(chunks), batch):
-        embedded = await pipeline.embedder.embed_async(
-            [c.text for c in chunks[first : first + batch]]
-        )
-        vectors.extend(embedded.tolist())
-        done = len(vectors) / len(chunks)
-        if done < 1 and _crosses_tenth(first, len(vectors), len(chunks)):
-            await _advance(
-                pipeline,
-                event,
-                DocumentStatus.EMBEDDING,
-                progress=PROGRESS[DocumentStatus.EMBEDDING] + int(span * done),
-            )
-    embedding_ms = _ms_since(started)
+    per_event = pipeline.settings.chunks_per_event
+    slices = [chunks[first : first + per_event] for first in range(0, len(chunks), per_event)]
+    embedding = asyncio.create_task(_embed(pipeline, slices[0]))
+    try:
+        for number, chunk_slice in enumerate(slices):
+            batch = _Batch(number, len(slices), chunk_slice, await embedding, len(chunks))
+            if batch.is_last:
+                await _queue_last_batch(
+                    pipeline, event, batch, version, embedding_ms=_ms_since(started)
+                )
+                return
+            embedding = asyncio.create_task(_embed(pipeline, slices[number + 1]))
+            if not await _queue_batch(pipeline, event, batch, version):
+                return
+    finally:
+        await _discard(embedding)
 
+
+async def _embed(pipeline: Pipeline, chunk_slice: Sequence[Chunk]) -> NDArray[np.float32]:
+    return await pipeline.embedder.embed_async([chunk.text for chunk in chunk_slice])
+
+
+async def _discard(embedding: "asyncio.Task[NDArray[np.float32]]") -> None:
+    """A slice embedded ahead that is not wanted (the run failed or stopped part-way): its
+    outcome, even a failure, is dropped, so nothing is left running or unretrieved."""
+    if not embedding.done():
+        embedding.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await embedding
+
+
+async def _queue_batch(
+    pipeline: Pipeline, event: DocumentUploaded, batch: _Batch, version: int
+) -> bool:
+    """Queues a batch before the last, moving progress on where it crosses a tenth. False
+    when the document is no longer this run's to embed (another delivery of the upload has
+    finished it), so the run stops."""
+    async with pipeline.database.transaction(event.company_id) as session:
+        document = await session.get_one(Document, event.payload.document_id)
+        if document.status in GONE_OR_GOING:
+            raise ExtractionError("The document was deleted while it was being processed.")
+        if document.status != DocumentStatus.EMBEDDING or document.version != version:
+            return False
+        await add_to_outbox(
+            session,
+            outbox,
+            _batch_event(event, document, batch, model=pipeline.embedder.model_name),
+        )
+        before = batch.number * pipeline.settings.chunks_per_event
+        done = before + len(batch.chunks)
+        if _crosses_tenth(before, done, batch.chunk_count):
+            span = PROGRESS[DocumentStatus.INDEXING] - PROGRESS[DocumentStatus.EMBEDDING]
+            progress = PROGRESS[DocumentStatus.EMBEDDING] + span * done // batch.chunk_count
+            await _set_status(session, document, DocumentStatus.EMBEDDING, event, progress=progress)
+    return True
+
+
+async def _queue_last_batch(
+    pipeline: Pipeline, event: DocumentUploaded, batch: _Batch, version: int, *, embedding_ms: int
+) -> None:
     async with pipeline.database.transaction(event.company_id) as session:
         if not await record_processed(session, inbox, UPLOADS_CONSUMER, event):
             return
-        document = await session.get_one(Document, document_id)
-        if document.status not in (DocumentStatus.EMBEDDING,):
-            return  # deleted meanwhile
+        document = await session.get_one(Document, event.payload.document_id)
+        if document.status != DocumentStatus.EMBEDDING or document.version != version:
+            return  # deleted meanwhile, or no longer this version
         await _set_status(
             session,
             document,
@@ -363,30 +449,25 @@ async def _run_stages(pipeline: Pipeline, event: DocumentUploaded) -> None:
                 "embedding_ms": embedding_ms,
                 "indexing_started_at": datetime.now(UTC).isoformat(),
             },
-            chunk_count=len(chunks),
+            chunk_count=batch.chunk_count,
         )
         await add_to_outbox(
             session,
             outbox,
-            *batch_events(
-                event,
-                document,
-                chunks,
-                vectors,
-                model=pipeline.embedder.model_name,
-                per_event=batch,
-            ),
+            _batch_event(event, document, batch, model=pipeline.embedder.model_name),
         )
 
 
 def _chunk(pipeline: Pipeline, extracted: ExtractedDocument) -> list[Chunk]:
+    """In a worker thread; one document at a time, as the tokenizer is not thread-safe."""
     settings = pipeline.settings
-    return chunk_document(
-        extracted,
-        HuggingFaceTokenizer(pipeline.embedder.tokenizer),
-        max_tokens=settings.chunk_max_tokens,
-        overlap_tokens=settings.chunk_overlap_tokens,
-    )
+    with pipeline.chunking:
+        return chunk_document(
+            extracted,
+            HuggingFaceTokenizer(pipeline.embedder.tokenizer),
+            max_tokens=settings.chunk_max_tokens,
+            overlap_tokens=settings.chunk_overlap_tokens,
+        )
 
 
 def _crosses_tenth(before: int, after: int, total: int) -> bool:
@@ -456,46 +537,38 @@ async def _advance(
         )
 
 
-def batch_events(
-    event: DocumentUploaded,
-    document: Document,
-    chunks: Sequence[Chunk],
-    vectors: Sequence[Sequence[float]],
-    *,
-    model: str,
-    per_event: int,
-) -> list[DocumentChunksEmbedded]:
-    batches = [chunks[i : i + per_event] for i in range(0, len(chunks), per_event)]
-    return [
-        DocumentChunksEmbedded.new(
-            event.company_id,
-            DocumentChunksEmbeddedV1(
-                document_id=document.id,
-                title=document.title,
-                embedding_model=model,
-                batch_index=number,
-                batch_count=len(batches),
-                chunk_count=len(chunks),
-                tags=list(document.tags),
-                category=document.category,
-                document_version=document.version,
-                chunks=[
-                    EmbeddedChunk(
-                        index=chunk.index,
-                        text=chunk.text,
-                        char_start=chunk.char_start,
-                        char_end=chunk.char_end,
-                        page=chunk.page,
-                        section=chunk.section,
-                        vector=[float(x) for x in vectors[chunk.index]],
-                    )
-                    for chunk in batch
-                ],
-            ),
-            cause=event,
-        )
-        for number, batch in enumerate(batches)
-    ]
+def _batch_event(
+    event: DocumentUploaded, document: Document, batch: _Batch, *, model: str
+) -> DocumentChunksEmbedded:
+    """The batch as query reads it, labelled with the document's title, tags and category as
+    they are now; its vectors packed (float32, base64), a quarter of a JSON list's size."""
+    return DocumentChunksEmbedded.new(
+        event.company_id,
+        DocumentChunksEmbeddedV1(
+            document_id=document.id,
+            title=document.title,
+            embedding_model=model,
+            batch_index=batch.number,
+            batch_count=batch.count,
+            chunk_count=batch.chunk_count,
+            tags=list(document.tags),
+            category=document.category,
+            document_version=document.version,
+            chunks=[
+                EmbeddedChunk(
+                    index=chunk.index,
+                    text=chunk.text,
+                    char_start=chunk.char_start,
+                    char_end=chunk.char_end,
+                    page=chunk.page,
+                    section=chunk.section,
+                    packed_vector=EmbeddedChunk.pack(vector),
+                )
+                for chunk, vector in zip(batch.chunks, batch.vectors, strict=True)
+            ],
+        ),
+        cause=event,
+    )
 
 
 async def _fail(pipeline: Pipeline, event: DocumentUploaded, reason: str) -> None:

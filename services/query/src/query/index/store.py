@@ -153,7 +153,7 @@ class VectorStore:
             points=[
                 self._point(
                     point_id(batch.document_id, chunk.index, batch.document_version),
-                    chunk.vector,
+                    chunk.dense(),
                     chunk.text,
                     {
                         "company_id": str(company_id),
