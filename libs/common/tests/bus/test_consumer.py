@@ -42,11 +42,15 @@ WAIT = 60.0
 Handler = Callable[[QuestionAsked], Awaitable[None]]
 
 
-def question_asked(question_id: UUID | None = None) -> QuestionAsked:
+def question_asked(conversation_id: UUID | None = None) -> QuestionAsked:
+    """Events of one conversation share its key, so they keep their order on one partition."""
     return QuestionAsked.new(
         uuid4(),
         QuestionAskedV1(
-            question_id=question_id or uuid4(), question="Who approves leave?", asked_by=uuid4()
+            question_id=uuid4(),
+            question="Who approves leave?",
+            asked_by=uuid4(),
+            conversation_id=conversation_id or uuid4(),
         ),
     )
 
