@@ -183,7 +183,7 @@ async def test_a_handler_that_fails_twice_then_succeeds_is_not_dead_lettered(
     start_consumer: Any, group_id: str, topic_reader: Any, wait_until: Any
 ) -> None:
     flaky = question_asked()
-    after = question_asked(flaky.payload.question_id)
+    after = question_asked(flaky.payload.conversation_id)
     recorder = Recorder(flaky, after)
 
     def fail_twice(call: int) -> None:
