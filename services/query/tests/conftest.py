@@ -102,17 +102,29 @@ def make_batches(embedder: Embedder) -> MakeBatches:
     return functools.partial(chunk_batches, embedder)
 
 
-@pytest.fixture
-def index_document(
-    query_database: Database, store: VectorStore, make_batches: MakeBatches
-) -> Callable[..., Awaitable[UUID]]:
-    """Indexes a document of the company as ingest sends it, batch by batch; its id."""
+IndexBatches = Callable[[list[DocumentChunksEmbedded]], Awaitable[UUID]]
 
-    async def index_document(company_id: UUID, texts: list[str], *, title: str) -> UUID:
-        batches = make_batches(company_id, texts, title=title)
+
+@pytest.fixture
+def index_batches(query_database: Database, store: VectorStore) -> IndexBatches:
+    """Indexes a document's batches as ingest sends them, one after another; its id."""
+
+    async def index_batches(batches: list[DocumentChunksEmbedded]) -> UUID:
         for batch in batches:
             await index_service.index_batch(query_database, store, batch)
         return batches[0].payload.document_id
+
+    return index_batches
+
+
+@pytest.fixture
+def index_document(
+    index_batches: IndexBatches, make_batches: MakeBatches
+) -> Callable[..., Awaitable[UUID]]:
+    """Indexes a document of the company (`options` as `make_batches` takes them); its id."""
+
+    async def index_document(company_id: UUID, texts: list[str], **options: Any) -> UUID:
+        return await index_batches(make_batches(company_id, texts, **options))
 
     return index_document
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from common.db import Database
 from common.embedding import Embedder
 from common.events import (
-    DocumentChunksEmbedded,
     QuestionAnswerDelta,
     QuestionAnswered,
     QuestionAsked,
@@ -21,11 +20,10 @@ from devstack.openai_server import FakeOpenAI
 from query.answers.service import PROVIDER_FAILED, PROVIDER_FAILED_ANSWER, Answerer
 from query.conversations.models import Message
 from query.db import outbox
-from query.index import service as index_service
 from query.index.store import VectorStore
 from query.settings import QuerySettings
 
-MakeBatches = Callable[..., list[DocumentChunksEmbedded]]
+IndexDocument = Callable[..., Awaitable[UUID]]
 OpenAISettings = Callable[..., QuerySettings]
 OPENAI_KEY = "sk-test-query-1"
 
@@ -62,12 +60,10 @@ class TestAnswerer:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
+        index_document: IndexDocument,
     ) -> None:
         company = uuid.uuid4()
-        batches = make_batches(company, MANUAL, title="Manual del empleado")
-        for batch in batches:
-            await index_service.index_batch(query_database, store, batch)
+        document_id = await index_document(company, MANUAL, title="Manual del empleado")
         answerer = Answerer(query_database, store, embedder, QuerySettings())
         asked = question(company, "¿Cuántos días de vacaciones tienen los empleados de Acme?")
 
@@ -81,7 +77,7 @@ class TestAnswerer:
         assert answer.found
         assert answer.answer is not None
         assert "veintitrés días" in answer.answer
-        assert answer.citations[0].document_id == batches[0].payload.document_id
+        assert answer.citations[0].document_id == document_id
         assert answer.citations[0].title == "Manual del empleado"
         assert "veintitrés" in answer.citations[0].snippet
         stored = await bot_reply(query_database, company, asked.payload.question_id)
@@ -95,11 +91,10 @@ class TestAnswerer:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
+        index_document: IndexDocument,
     ) -> None:
         company = uuid.uuid4()
-        for batch in make_batches(company, MANUAL):
-            await index_service.index_batch(query_database, store, batch)
+        await index_document(company, MANUAL)
         answerer = Answerer(query_database, store, embedder, QuerySettings())
         answerer.suspensions.suspend(company)
 
@@ -118,11 +113,10 @@ class TestAnswerer:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
+        index_document: IndexDocument,
     ) -> None:
         owner, other = uuid.uuid4(), uuid.uuid4()
-        for batch in make_batches(owner, MANUAL):
-            await index_service.index_batch(query_database, store, batch)
+        await index_document(owner, MANUAL)
         settings = QuerySettings()
         answerer = Answerer(query_database, store, embedder, settings)
 
@@ -141,11 +135,10 @@ class TestAnswerer:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
+        index_document: IndexDocument,
     ) -> None:
         company = uuid.uuid4()
-        for batch in make_batches(company, MANUAL):
-            await index_service.index_batch(query_database, store, batch)
+        await index_document(company, MANUAL)
         deltas: list[QuestionAnswerDelta] = []
         answerer = Answerer(
             query_database, store, embedder, QuerySettings(), publish_delta=collect(deltas)
@@ -171,25 +164,20 @@ def collect(into: list[QuestionAnswerDelta]) -> Callable[[QuestionAnswerDelta], 
 
 
 class TestAnswererWithOpenAI:
-    async def indexed_company(
-        self, database: Database, store: VectorStore, make_batches: MakeBatches
-    ) -> tuple[UUID, UUID]:
+    async def indexed_company(self, index_document: IndexDocument) -> tuple[UUID, UUID]:
         company = uuid.uuid4()
-        batches = make_batches(company, MANUAL, title="Manual del empleado")
-        for batch in batches:
-            await index_service.index_batch(database, store, batch)
-        return company, batches[0].payload.document_id
+        return company, await index_document(company, MANUAL, title="Manual del empleado")
 
     async def test_the_streamed_answer_is_cited_from_the_passages_it_was_given(
         self,
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
+        index_document: IndexDocument,
         openai_server: FakeOpenAI,
         openai_settings: OpenAISettings,
     ) -> None:
-        company, document_id = await self.indexed_company(query_database, store, make_batches)
+        company, document_id = await self.indexed_company(index_document)
         openai_server.pieces = ["Tienen ", "veintitrés ", "días ", "laborables."]
         deltas: list[QuestionAnswerDelta] = []
         answerer = Answerer(
@@ -236,13 +224,13 @@ class TestAnswererWithOpenAI:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
+        index_document: IndexDocument,
         openai_server: FakeOpenAI,
         openai_settings: OpenAISettings,
         status: int | None,
         failure: str | None,
     ) -> None:
-        company, _ = await self.indexed_company(query_database, store, make_batches)
+        company, _ = await self.indexed_company(index_document)
         openai_server.status = status
         openai_server.failure = failure  # type: ignore[assignment]
         settings = openai_settings(openai_timeout_seconds=0.5)
@@ -264,11 +252,11 @@ class TestAnswererWithOpenAI:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
+        index_document: IndexDocument,
         openai_server: FakeOpenAI,
         openai_settings: OpenAISettings,
     ) -> None:
-        company, _ = await self.indexed_company(query_database, store, make_batches)
+        company, _ = await self.indexed_company(index_document)
         settings = openai_settings(answer_min_score=0.99)
         answerer = Answerer(query_database, store, embedder, settings)
 

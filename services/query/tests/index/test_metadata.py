@@ -3,7 +3,7 @@ follow the latest change, whenever its chunks are indexed and in whatever order 
 arrive. Real Qdrant client (local mode), real model, the database as the app role."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -26,6 +26,7 @@ from query.index.models import DocumentMetadata
 from query.index.store import VectorStore, collection_name
 
 MakeBatches = Callable[..., list[DocumentChunksEmbedded]]
+IndexBatches = Callable[[list[DocumentChunksEmbedded]], Awaitable[UUID]]
 
 TEXTS = [
     "Los empleados tienen veintitrés días de vacaciones.",
@@ -74,13 +75,6 @@ async def labels(store: VectorStore, company_id: UUID) -> set[tuple[str, tuple[s
     }
 
 
-async def index(
-    database: Database, store: VectorStore, batches: list[DocumentChunksEmbedded]
-) -> None:
-    for batch in batches:
-        await service.index_batch(database, store, batch)
-
-
 class TestChangeMetadata:
     async def test_a_renamed_document_is_cited_and_filed_under_its_new_metadata(
         self,
@@ -88,9 +82,10 @@ class TestChangeMetadata:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
+        index_batches: IndexBatches,
     ) -> None:
         company, document = uuid.uuid4(), uuid.uuid4()
-        await index(query_database, store, make_batches(company, TEXTS, document_id=document))
+        await index_batches(make_batches(company, TEXTS, document_id=document))
         assert await cited_titles(query_database, store, embedder, company) == {"Manual"}
 
         rename = changed(company, document, "Normas 2026", tags=["rrhh"], category="Políticas")
@@ -106,9 +101,10 @@ class TestChangeMetadata:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
+        index_batches: IndexBatches,
     ) -> None:
         company, document = uuid.uuid4(), uuid.uuid4()
-        await index(query_database, store, make_batches(company, TEXTS, document_id=document))
+        await index_batches(make_batches(company, TEXTS, document_id=document))
         now = datetime.now(UTC)
         newer = changed(company, document, "Nuevo", tags=["b"], at=now)
         older = changed(company, document, "Viejo", tags=["a"], category="x", at=now - timedelta(1))
@@ -125,9 +121,10 @@ class TestChangeMetadata:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
+        index_batches: IndexBatches,
     ) -> None:
         company, document = uuid.uuid4(), uuid.uuid4()
-        await index(query_database, store, make_batches(company, TEXTS, document_id=document))
+        await index_batches(make_batches(company, TEXTS, document_id=document))
         rename = changed(company, document, "Normas 2026", tags=["rrhh"])
 
         await service.change_metadata(query_database, store, rename)
@@ -191,14 +188,13 @@ class TestChangeMetadata:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
+        index_batches: IndexBatches,
     ) -> None:
         company, document = uuid.uuid4(), uuid.uuid4()
-        await index(query_database, store, make_batches(company, TEXTS, document_id=document))
+        await index_batches(make_batches(company, TEXTS, document_id=document))
         await service.change_metadata(query_database, store, changed(company, document, "Normas"))
         # Embedded under the old title while the rename travelled.
-        await index(
-            query_database, store, make_batches(company, TEXTS, document_id=document, version=2)
-        )
+        await index_batches(make_batches(company, TEXTS, document_id=document, version=2))
 
         assert await cited_titles(query_database, store, embedder, company) == {"Normas"}
         assert {p["version"] for p in await payloads(store, company)} == {2}
@@ -210,10 +206,11 @@ class TestChangeMetadata:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
+        index_batches: IndexBatches,
     ) -> None:
         company, document = uuid.uuid4(), uuid.uuid4()
         batches = make_batches(company, TEXTS, document_id=document)
-        await index(query_database, store, batches)
+        await index_batches(batches)
         await service.change_metadata(query_database, store, changed(company, document, "Normas"))
         # The old payload written back behind the index's back, as a failed update leaves it.
         for batch in batches:
@@ -222,10 +219,14 @@ class TestChangeMetadata:
         assert await cited_titles(query_database, store, embedder, company) == {"Normas"}
 
     async def test_a_deleted_document_keeps_no_metadata(
-        self, query_database: Database, store: VectorStore, make_batches: MakeBatches
+        self,
+        query_database: Database,
+        store: VectorStore,
+        make_batches: MakeBatches,
+        index_batches: IndexBatches,
     ) -> None:
         company, document = uuid.uuid4(), uuid.uuid4()
-        await index(query_database, store, make_batches(company, TEXTS, document_id=document))
+        await index_batches(make_batches(company, TEXTS, document_id=document))
         await service.change_metadata(query_database, store, changed(company, document, "Uno"))
         deleted = DocumentDeleted.new(
             company, DocumentDeletedV1(document_id=document, blob_prefix=f"x/{document}")

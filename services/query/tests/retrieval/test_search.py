@@ -3,7 +3,7 @@ company's own collection only, active versions only. Real Qdrant client (local m
 model, the database as the application role."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import pytest
@@ -16,6 +16,7 @@ from query.index import service
 from query.index.store import (
     DENSE,
     TERMS,
+    Metadata,
     VectorStore,
     collection_name,
     legacy_collection_name,
@@ -23,6 +24,7 @@ from query.index.store import (
 from query.retrieval.service import RetrievalMode, search
 
 MakeBatches = Callable[..., list[DocumentChunksEmbedded]]
+IndexBatches = Callable[[list[DocumentChunksEmbedded]], Awaitable[UUID]]
 MODES: list[RetrievalMode] = ["hybrid", "dense", "sparse"]
 
 CATALOGUE = [
@@ -37,14 +39,6 @@ CODE_QUESTION = "¿Cuánto pesa el ZQ-4471?"
 
 HOLIDAYS = ["Los empleados tienen veintitrés días de vacaciones al año."]
 TRAVEL = ["Los gastos de viaje se justifican con factura en cinco días."]
-
-
-async def index(
-    database: Database, store: VectorStore, batches: list[DocumentChunksEmbedded]
-) -> UUID:
-    for batch in batches:
-        await service.index_batch(database, store, batch)
-    return batches[0].payload.document_id
 
 
 async def tag(
@@ -71,9 +65,10 @@ class TestModes:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
+        index_batches: IndexBatches,
     ) -> None:
         company = uuid.uuid4()
-        await index(query_database, store, make_batches(company, CATALOGUE, per_batch=5))
+        await index_batches(make_batches(company, CATALOGUE, per_batch=5))
         ranked = {
             mode: [
                 hit.text
@@ -94,10 +89,11 @@ class TestModes:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
+        index_batches: IndexBatches,
     ) -> None:
         """So a relevance threshold means the same in every mode that has a vector."""
         company = uuid.uuid4()
-        await index(query_database, store, make_batches(company, CATALOGUE, per_batch=5))
+        await index_batches(make_batches(company, CATALOGUE, per_batch=5))
         dense = await search(
             query_database, store, embedder, company, CODE_QUESTION, mode="dense", limit=5
         )
@@ -114,9 +110,10 @@ class TestModes:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
+        index_batches: IndexBatches,
     ) -> None:
         company = uuid.uuid4()
-        await index(query_database, store, make_batches(company, CATALOGUE))
+        await index_batches(make_batches(company, CATALOGUE))
         hits = await search(
             query_database,
             store,
@@ -136,10 +133,11 @@ class TestScope:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
+        index_batches: IndexBatches,
     ) -> None:
         company = uuid.uuid4()
-        holidays = await index(query_database, store, make_batches(company, HOLIDAYS))
-        travel = await index(query_database, store, make_batches(company, TRAVEL))
+        holidays = await index_batches(make_batches(company, HOLIDAYS))
+        travel = await index_batches(make_batches(company, TRAVEL))
         await tag(query_database, store, company, holidays, ["rrhh", "vacaciones"])
         await tag(query_database, store, company, travel, ["finanzas"])
         question = "¿Qué hay que presentar para los días de vacaciones y los viajes?"
@@ -178,10 +176,11 @@ class TestScope:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
+        index_batches: IndexBatches,
     ) -> None:
         """The points' tags may lag behind a change whose write into the index is retried."""
         company = uuid.uuid4()
-        holidays = await index(query_database, store, make_batches(company, HOLIDAYS))
+        holidays = await index_batches(make_batches(company, HOLIDAYS))
         await tag(query_database, store, company, holidays, ["rrhh"])
         # The change is recorded, its write into the points has not happened yet.
         await service.change_metadata(
@@ -192,7 +191,7 @@ class TestScope:
                 DocumentMetadataChangedV1(document_id=holidays, title="Manual", tags=["archivo"]),
             ),
         )
-        await store.set_metadata(company, holidays, service.Metadata("Manual", ("rrhh",)))
+        await store.set_metadata(company, holidays, Metadata("Manual", ("rrhh",)))
         hits = await search(
             query_database, store, embedder, company, HOLIDAYS[0], limit=5, tags=["rrhh"]
         )
@@ -206,9 +205,10 @@ class TestIsolation:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
+        index_batches: IndexBatches,
     ) -> None:
         owner, other = uuid.uuid4(), uuid.uuid4()
-        await index(query_database, store, make_batches(owner, HOLIDAYS))
+        await index_batches(make_batches(owner, HOLIDAYS))
         for mode in MODES:
             assert (
                 await search(
@@ -224,12 +224,13 @@ class TestIsolation:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
+        index_batches: IndexBatches,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
         company, intruder = uuid.uuid4(), uuid.uuid4()
         [batch] = make_batches(intruder, HOLIDAYS)
         document = batch.payload.document_id
-        await index(query_database, store, make_batches(company, TRAVEL))
+        await index_batches(make_batches(company, TRAVEL))
         # The intruder's chunk, active in the intruder's records, planted in the company's
         # collection: written through the store, so it has both vectors.
         await store.upsert_chunks(intruder, batch.payload)
@@ -270,11 +271,12 @@ class TestActiveVersions:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
+        index_batches: IndexBatches,
     ) -> None:
         company, document = uuid.uuid4(), uuid.uuid4()
         old = ["La sede está en Sevilla.", "La oficina abre de lunes a viernes."]
         new = ["La sede está en Bilbao.", "La oficina abre de lunes a sábado."]
-        await index(query_database, store, make_batches(company, old, document_id=document))
+        await index_batches(make_batches(company, old, document_id=document))
         first, _ = make_batches(company, new, document_id=document, version=2, per_batch=1)
         await service.index_batch(query_database, store, first)
         for mode in MODES:
@@ -292,11 +294,12 @@ class TestLegacyCollections:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
+        index_batches: IndexBatches,
     ) -> None:
         company = uuid.uuid4()
         [batch] = make_batches(company, HOLIDAYS)
         document = batch.payload.document_id
-        await index(query_database, store, [batch])
+        await index_batches([batch])
         # The same point as a collection from before sparse vectors held it.
         [point] = (await store.client.scroll(collection_name(company), with_vectors=True))[0]
         assert isinstance(point.vector, dict)
@@ -325,10 +328,14 @@ class TestLegacyCollections:
 
 
 async def test_a_question_of_stop_words_only_is_searched_by_meaning_alone(
-    query_database: Database, store: VectorStore, embedder: Embedder, make_batches: MakeBatches
+    query_database: Database,
+    store: VectorStore,
+    embedder: Embedder,
+    make_batches: MakeBatches,
+    index_batches: IndexBatches,
 ) -> None:
     company = uuid.uuid4()
-    await index(query_database, store, make_batches(company, HOLIDAYS))
+    await index_batches(make_batches(company, HOLIDAYS))
     question = "¿Y qué hay de lo de los que no?"
     assert (
         await search(query_database, store, embedder, company, question, mode="sparse", limit=5)
