@@ -9,8 +9,10 @@ Then, with the stack stopped so that nothing competes for the CPU, it rebuilds t
 in-process with ingest's own extraction and chunking, checks they are as many as the pipeline
 made, and times the bare model embedding them in the pipeline's batches, with the embedder made
 as ingest makes it (the same replicas side by side), both one batch after another and with as
-many documents at once as ingest takes; the faster counts. A benchmark, not a test: it prints
-numbers, and fails only where it cannot give them.
+many documents at once as ingest takes; the faster counts. It also shows where the machine's
+CPU went while the pipeline ran, the model's own work against everything else: the model's
+share is about the ratio. A benchmark, not a test: it prints numbers, and fails only where it
+cannot give them.
 """
 
 import argparse
@@ -558,13 +560,20 @@ def _wait_until_ready(
 
 
 @dataclass(frozen=True)
+class Timing:
+    seconds: float
+    cpu: float
+    """CPU seconds this process spent meanwhile, all of its threads together."""
+
+
+@dataclass(frozen=True)
 class ModelRun:
     chunk_counts: list[int]
     extracting_seconds: float
     chunking_seconds: float
-    one_after_another: list[float]
-    """Seconds of embedding every chunk, one slice after another, once per round."""
-    at_once: list[float]
+    one_after_another: list[Timing]
+    """Embedding every chunk, one slice after another, once per round."""
+    at_once: list[Timing]
     """The same with as many documents at once as ingest takes, once per round."""
     cpu: CpuUse | None
     embedder: str
@@ -575,13 +584,22 @@ class ModelRun:
         return sum(self.chunk_counts)
 
     @property
-    def rounds(self) -> list[float]:
+    def rounds(self) -> list[Timing]:
         """Each round's faster way: the bar the pipeline is measured against."""
-        return [min(pair) for pair in zip(self.one_after_another, self.at_once, strict=True)]
+        return [
+            min(pair, key=lambda timing: timing.seconds)
+            for pair in zip(self.one_after_another, self.at_once, strict=True)
+        ]
+
+    @property
+    def median(self) -> Timing:
+        """The median round (the lower of the middle two for an even count)."""
+        ordered = sorted(self.rounds, key=lambda timing: timing.seconds)
+        return ordered[(len(ordered) - 1) // 2]
 
     @property
     def seconds(self) -> float:
-        return statistics.median(self.rounds)
+        return self.median.seconds
 
 
 def run_model(
@@ -629,11 +647,11 @@ def run_model(
         for first in range(0, len(texts), size):
             embedder.embed(texts[first : first + size])
 
-    def embed_all(texts: list[list[str]], at_once: int) -> float:
-        started = time.perf_counter()
+    def embed_all(texts: list[list[str]], at_once: int) -> Timing:
+        started, cpu = time.perf_counter(), time.process_time()
         with ThreadPoolExecutor(at_once) as callers:
             list(callers.map(embed, texts))
-        return time.perf_counter() - started
+        return Timing(time.perf_counter() - started, time.process_time() - cpu)
 
     for document in warmup:
         embed(chunk_texts(document))
@@ -697,6 +715,41 @@ def _latencies(pipeline: PipelineRun) -> list[float]:
     ]
 
 
+def cpu_report(pipeline: CpuUse, model: ModelRun) -> None:
+    """Where the machine's CPU went while the pipeline ran. The model's own work there is taken
+    to be what the bare model spent on the same chunks, so its share of the machine is about
+    the ratio: what is left for the model after the rest of the stack and idle time."""
+    cores = os.cpu_count() or 1
+    machine = cores * pipeline.wall
+    model_work = model.median.cpu
+    stack = {name: s for name, s in pipeline.processes.items() if name not in ("ingest", "bench")}
+    rows = [
+        ("the model's own work", model_work, "the bare model's CPU on the same chunks"),
+        ("ingest besides the model", pipeline.processes.get("ingest", 0.0) - model_work, ""),
+        (
+            "the rest of the stack",
+            sum(stack.values()),
+            ", ".join(f"{name} {s:,.1f}" for name, s in sorted(stack.items(), key=lambda i: -i[1])),
+        ),
+        ("other processes", pipeline.others, "extraction's parsers among them"),
+        ("this benchmark", pipeline.processes.get("bench", 0.0), "uploading and polling"),
+    ]
+    rows.append(("idle", machine - sum(seconds for _, seconds, _ in rows), ""))
+    print()
+    print(f"  where the CPU went while the pipeline ran ({cores} cores x {pipeline.wall:,.1f} s):")
+    for label, seconds, detail in rows:
+        print(f"    {label:<26}{seconds:>7,.1f}{seconds / machine:>6.0%}  {detail}".rstrip())
+    print(f"    {pipeline.note()}")
+    print(
+        f"  the bare model ran with {model.median.cpu / model.seconds:.2f} of the {cores} cores "
+        f"busy; {model.cpu.note() if model.cpu else ''}"
+    )
+
+
+def _median_seconds(timings: Sequence[Timing]) -> float:
+    return statistics.median(timing.seconds for timing in timings)
+
+
 def report(documents: Sequence[GeneratedDocument], pipeline: PipelineRun, model: ModelRun) -> None:
     chunks = pipeline.chunks
     counts = {f: sum(d.format == f for d in documents) for f in FORMATS}
@@ -713,16 +766,17 @@ def report(documents: Sequence[GeneratedDocument], pipeline: PipelineRun, model:
     if len(model.rounds) == 1:
         embed_note = f"{model.seconds:,.1f} s of Embedder.embed"
     else:
-        low, high = chunks / max(model.rounds), chunks / min(model.rounds)
+        low = chunks / max(timing.seconds for timing in model.rounds)
+        high = chunks / min(timing.seconds for timing in model.rounds)
         embed_note = f"median of {len(model.rounds)} rounds, {low:,.1f} to {high:,.1f}"
     ways = (
         "the faster of: one slice after another "
-        f"{_rate(chunks, statistics.median(model.one_after_another))}, "
-        f"documents at once {_rate(chunks, statistics.median(model.at_once))}"
+        f"{_rate(chunks, _median_seconds(model.one_after_another))}, "
+        f"documents at once {_rate(chunks, _median_seconds(model.at_once))}"
     )
     print(f"  bare-model chunks/s      {model_rate:,.1f}  ({embed_note})")
     print(f"                           ({ways})")
-    one_after_another = chunks / statistics.median(model.one_after_another)
+    one_after_another = chunks / _median_seconds(model.one_after_another)
     print(
         f"  ratio (pipeline/model)   {pipeline_rate / model_rate:.2f}  "
         f"({pipeline_rate / one_after_another:.2f} against one slice after another)"
@@ -751,14 +805,7 @@ def report(documents: Sequence[GeneratedDocument], pipeline: PipelineRun, model:
     )
 
     if pipeline.cpu and model.cpu:
-        cores = os.cpu_count() or 1
-        print()
-        print(f"  CPU seconds while the pipeline ran ({cores} cores x {pipeline.cpu.wall:,.1f} s):")
-        used = sorted(pipeline.cpu.processes.items(), key=lambda item: -item[1])
-        print("    " + ", ".join(f"{name} {seconds:,.1f}" for name, seconds in used))
-        print(f"    {pipeline.cpu.note()}")
-        print(f"  CPU seconds while the bare model ran: {model.cpu.processes['bench']:,.1f}")
-        print(f"    {model.cpu.note()}")
+        cpu_report(pipeline.cpu, model)
 
     print()
     print("  The bare model was timed in this process after the stack had stopped, so the two did")
@@ -835,8 +882,9 @@ def benchmark(args: argparse.Namespace) -> None:
         with running_stack(workdir, database) as stack:
             print(f"service logs in {workdir / 'logs'}", flush=True)
             # The rate comes from the documents' own ready_at, not from when the poller sees
-            # them: polling less often only spares the pipeline the poller's CPU.
-            pipeline = run_pipeline(stack, documents, warmup, args.timeout, poll=5.0)
+            # them; the CPU figures run until the poller sees the last one ready, so it polls
+            # often enough that their idle tail stays short, and seldom enough to cost little.
+            pipeline = run_pipeline(stack, documents, warmup, args.timeout, poll=2.0)
         print("timing the bare model on the same chunks, with the stack stopped…", flush=True)
         model = run_model(documents, warmup, args.model_rounds)
         check_same_chunks(documents, pipeline, model)
