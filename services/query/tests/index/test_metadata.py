@@ -27,6 +27,7 @@ from query.index.store import VectorStore, collection_name
 
 MakeBatches = Callable[..., list[DocumentChunksEmbedded]]
 IndexBatches = Callable[[list[DocumentChunksEmbedded]], Awaitable[UUID]]
+IndexDocument = Callable[..., Awaitable[UUID]]
 
 TEXTS = [
     "Los empleados tienen veintitrés días de vacaciones.",
@@ -81,11 +82,10 @@ class TestChangeMetadata:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
-        index_batches: IndexBatches,
+        index_document: IndexDocument,
     ) -> None:
         company, document = uuid.uuid4(), uuid.uuid4()
-        await index_batches(make_batches(company, TEXTS, document_id=document))
+        await index_document(company, TEXTS, document_id=document)
         assert await cited_titles(query_database, store, embedder, company) == {"Manual"}
 
         rename = changed(company, document, "Normas 2026", tags=["rrhh"], category="Políticas")
@@ -100,11 +100,10 @@ class TestChangeMetadata:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
-        index_batches: IndexBatches,
+        index_document: IndexDocument,
     ) -> None:
         company, document = uuid.uuid4(), uuid.uuid4()
-        await index_batches(make_batches(company, TEXTS, document_id=document))
+        await index_document(company, TEXTS, document_id=document)
         now = datetime.now(UTC)
         newer = changed(company, document, "Nuevo", tags=["b"], at=now)
         older = changed(company, document, "Viejo", tags=["a"], category="x", at=now - timedelta(1))
@@ -120,11 +119,10 @@ class TestChangeMetadata:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
-        index_batches: IndexBatches,
+        index_document: IndexDocument,
     ) -> None:
         company, document = uuid.uuid4(), uuid.uuid4()
-        await index_batches(make_batches(company, TEXTS, document_id=document))
+        await index_document(company, TEXTS, document_id=document)
         rename = changed(company, document, "Normas 2026", tags=["rrhh"])
 
         await service.change_metadata(query_database, store, rename)
@@ -187,14 +185,13 @@ class TestChangeMetadata:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
-        index_batches: IndexBatches,
+        index_document: IndexDocument,
     ) -> None:
         company, document = uuid.uuid4(), uuid.uuid4()
-        await index_batches(make_batches(company, TEXTS, document_id=document))
+        await index_document(company, TEXTS, document_id=document)
         await service.change_metadata(query_database, store, changed(company, document, "Normas"))
         # Embedded under the old title while the rename travelled.
-        await index_batches(make_batches(company, TEXTS, document_id=document, version=2))
+        await index_document(company, TEXTS, document_id=document, version=2)
 
         assert await cited_titles(query_database, store, embedder, company) == {"Normas"}
         assert {p["version"] for p in await payloads(store, company)} == {2}
@@ -222,11 +219,10 @@ class TestChangeMetadata:
         self,
         query_database: Database,
         store: VectorStore,
-        make_batches: MakeBatches,
-        index_batches: IndexBatches,
+        index_document: IndexDocument,
     ) -> None:
         company, document = uuid.uuid4(), uuid.uuid4()
-        await index_batches(make_batches(company, TEXTS, document_id=document))
+        await index_document(company, TEXTS, document_id=document)
         await service.change_metadata(query_database, store, changed(company, document, "Uno"))
         deleted = DocumentDeleted.new(
             company, DocumentDeletedV1(document_id=document, blob_prefix=f"x/{document}")

@@ -24,7 +24,7 @@ from query.index.store import (
 from query.retrieval.service import RetrievalMode, search
 
 MakeBatches = Callable[..., list[DocumentChunksEmbedded]]
-IndexBatches = Callable[[list[DocumentChunksEmbedded]], Awaitable[UUID]]
+IndexDocument = Callable[..., Awaitable[UUID]]
 MODES: list[RetrievalMode] = ["hybrid", "dense", "sparse"]
 
 CATALOGUE = [
@@ -64,11 +64,10 @@ class TestModes:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
-        index_batches: IndexBatches,
+        index_document: IndexDocument,
     ) -> None:
         company = uuid.uuid4()
-        await index_batches(make_batches(company, CATALOGUE, per_batch=5))
+        await index_document(company, CATALOGUE, per_batch=5)
         ranked = {
             mode: [
                 hit.text
@@ -88,12 +87,11 @@ class TestModes:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
-        index_batches: IndexBatches,
+        index_document: IndexDocument,
     ) -> None:
         """So a relevance threshold means the same in every mode that has a vector."""
         company = uuid.uuid4()
-        await index_batches(make_batches(company, CATALOGUE, per_batch=5))
+        await index_document(company, CATALOGUE, per_batch=5)
         dense = await search(
             query_database, store, embedder, company, CODE_QUESTION, mode="dense", limit=5
         )
@@ -109,11 +107,10 @@ class TestModes:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
-        index_batches: IndexBatches,
+        index_document: IndexDocument,
     ) -> None:
         company = uuid.uuid4()
-        await index_batches(make_batches(company, CATALOGUE))
+        await index_document(company, CATALOGUE)
         hits = await search(
             query_database,
             store,
@@ -132,12 +129,11 @@ class TestScope:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
-        index_batches: IndexBatches,
+        index_document: IndexDocument,
     ) -> None:
         company = uuid.uuid4()
-        holidays = await index_batches(make_batches(company, HOLIDAYS))
-        travel = await index_batches(make_batches(company, TRAVEL))
+        holidays = await index_document(company, HOLIDAYS)
+        travel = await index_document(company, TRAVEL)
         await tag(query_database, store, company, holidays, ["rrhh", "vacaciones"])
         await tag(query_database, store, company, travel, ["finanzas"])
         question = "¿Qué hay que presentar para los días de vacaciones y los viajes?"
@@ -175,12 +171,11 @@ class TestScope:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
-        index_batches: IndexBatches,
+        index_document: IndexDocument,
     ) -> None:
         """The points' tags may lag behind a change whose write into the index is retried."""
         company = uuid.uuid4()
-        holidays = await index_batches(make_batches(company, HOLIDAYS))
+        holidays = await index_document(company, HOLIDAYS)
         await tag(query_database, store, company, holidays, ["rrhh"])
         # The change is recorded, its write into the points has not happened yet.
         await service.change_metadata(
@@ -204,11 +199,10 @@ class TestIsolation:
         query_database: Database,
         store: VectorStore,
         embedder: Embedder,
-        make_batches: MakeBatches,
-        index_batches: IndexBatches,
+        index_document: IndexDocument,
     ) -> None:
         owner, other = uuid.uuid4(), uuid.uuid4()
-        await index_batches(make_batches(owner, HOLIDAYS))
+        await index_document(owner, HOLIDAYS)
         for mode in MODES:
             assert (
                 await search(
@@ -224,13 +218,13 @@ class TestIsolation:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
-        index_batches: IndexBatches,
+        index_document: IndexDocument,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
         company, intruder = uuid.uuid4(), uuid.uuid4()
         [batch] = make_batches(intruder, HOLIDAYS)
         document = batch.payload.document_id
-        await index_batches(make_batches(company, TRAVEL))
+        await index_document(company, TRAVEL)
         # The intruder's chunk, active in the intruder's records, planted in the company's
         # collection: written through the store, so it has both vectors.
         await store.upsert_chunks(intruder, batch.payload)
@@ -271,12 +265,12 @@ class TestActiveVersions:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
-        index_batches: IndexBatches,
+        index_document: IndexDocument,
     ) -> None:
         company, document = uuid.uuid4(), uuid.uuid4()
         old = ["La sede está en Sevilla.", "La oficina abre de lunes a viernes."]
         new = ["La sede está en Bilbao.", "La oficina abre de lunes a sábado."]
-        await index_batches(make_batches(company, old, document_id=document))
+        await index_document(company, old, document_id=document)
         first, _ = make_batches(company, new, document_id=document, version=2, per_batch=1)
         await service.index_batch(query_database, store, first)
         for mode in MODES:
@@ -294,12 +288,11 @@ class TestLegacyCollections:
         store: VectorStore,
         embedder: Embedder,
         make_batches: MakeBatches,
-        index_batches: IndexBatches,
     ) -> None:
         company = uuid.uuid4()
         [batch] = make_batches(company, HOLIDAYS)
         document = batch.payload.document_id
-        await index_batches([batch])
+        await service.index_batch(query_database, store, batch)
         # The same point as a collection from before sparse vectors held it.
         [point] = (await store.client.scroll(collection_name(company), with_vectors=True))[0]
         assert isinstance(point.vector, dict)
@@ -331,11 +324,10 @@ async def test_a_question_of_stop_words_only_is_searched_by_meaning_alone(
     query_database: Database,
     store: VectorStore,
     embedder: Embedder,
-    make_batches: MakeBatches,
-    index_batches: IndexBatches,
+    index_document: IndexDocument,
 ) -> None:
     company = uuid.uuid4()
-    await index_batches(make_batches(company, HOLIDAYS))
+    await index_document(company, HOLIDAYS)
     question = "¿Y qué hay de lo de los que no?"
     assert (
         await search(query_database, store, embedder, company, question, mode="sparse", limit=5)
