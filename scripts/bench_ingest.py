@@ -715,7 +715,7 @@ def _latencies(pipeline: PipelineRun) -> list[float]:
     ]
 
 
-def cpu_report(pipeline: CpuUse, model: ModelRun) -> None:
+def cpu_report(pipeline: CpuUse, model: ModelRun, model_machine: CpuUse) -> None:
     """Where the machine's CPU went while the pipeline ran. The model's own work there is taken
     to be what the bare model spent on the same chunks, so its share of the machine is about
     the ratio: what is left for the model after the rest of the stack and idle time."""
@@ -742,7 +742,7 @@ def cpu_report(pipeline: CpuUse, model: ModelRun) -> None:
     print(f"    {pipeline.note()}")
     print(
         f"  the bare model ran with {model.median.cpu / model.seconds:.2f} of the {cores} cores "
-        f"busy; {model.cpu.note() if model.cpu else ''}"
+        f"busy; {model_machine.note()}"
     )
 
 
@@ -805,7 +805,7 @@ def report(documents: Sequence[GeneratedDocument], pipeline: PipelineRun, model:
     )
 
     if pipeline.cpu and model.cpu:
-        cpu_report(pipeline.cpu, model)
+        cpu_report(pipeline.cpu, model, model.cpu)
 
     print()
     print("  The bare model was timed in this process after the stack had stopped, so the two did")
